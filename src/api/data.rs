@@ -1,0 +1,366 @@
+//! `data::` — reading movies and other tables, labels, matrices, the seed.
+
+use std::path::Path;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+
+use crate::api::convert::{Options, string_lists};
+use crate::data::{Binarizer, table};
+use crate::error::{Error, Result};
+
+fn fit_binarizer(genre_lists: &Array, options: Map) -> Result<Binarizer> {
+    let opts = Options::new("data::binarizer", options, &["min_count", "order"])?;
+    let lists = string_lists(genre_lists, "data::binarizer")?;
+    let min_count = opts.count("min_count")?.unwrap_or(1);
+    Binarizer::fit(&lists, min_count, opts.strings("order")?)
+}
+
+/// `data::csv`: rows as maps keyed by the header.
+fn read_rows(path: &str, options: Map) -> Result<Array> {
+    let opts = Options::new("data::csv", options, &["delimiter", "infer"])?;
+    let delimiter = match opts.string("delimiter")?.as_deref() {
+        None => b',',
+        Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+        Some(d) => {
+            return Err(Error::invalid(format!(
+                "data::csv: option 'delimiter' must be one ASCII character, got {d:?}"
+            )));
+        }
+    };
+    let infer = opts.boolean("infer")?.unwrap_or(true);
+    let table = table::read_csv(Path::new(path), delimiter, infer)?;
+    let keys = &table.header;
+    Ok(table
+        .rows
+        .into_iter()
+        .map(|row| {
+            let map: Map = keys
+                .iter()
+                .map(|k| k.as_str().into())
+                .zip(row.into_iter().map(|cell| match cell {
+                    table::Cell::Empty => Dynamic::UNIT,
+                    table::Cell::Int(i) => Dynamic::from_int(i),
+                    table::Cell::Float(x) => Dynamic::from_float(x),
+                    table::Cell::Text(s) => s.into(),
+                }))
+                .collect();
+            Dynamic::from_map(map)
+        })
+        .collect())
+}
+
+#[export_module]
+pub mod data_module {
+    use std::path::Path;
+
+    use rhai::{Array, Dynamic, INT, Map, NativeCallContext};
+
+    use crate::api::convert::{Options, RhaiResult, located, number, type_of};
+    use crate::api::session_rng;
+    use crate::data::{Binarizer, Columns, Movies, table};
+    use crate::error::Error;
+    use crate::matrix::{Matrix, io};
+
+    /// Reads a movies CSV in the format of `shared/data/README.md`: one row per
+    /// movie with the columns `id`, `title`, `genres` (`|`-separated), `overview`,
+    /// and optionally `poster` (a path relative to the CSV), `split` and
+    /// `release_date`; every other column is kept as is.
+    ///
+    /// Arguments: `path` — the CSV file.
+    ///
+    /// Errors: a missing file; an empty file; a missing column (the message lists
+    /// the columns present); a malformed row or non-UTF-8 text (file and line);
+    /// an empty or duplicate id (both lines).
+    ///
+    /// ```rhai
+    /// let movies = data::movies(DATA_DIR + "/movies/movies.csv");
+    /// assert_eq(movies.len(), 7128);
+    /// assert_eq(movies.split("train").len(), 4276);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn movies(ctx: NativeCallContext, path: &str) -> RhaiResult<Movies> {
+        located(&ctx, || {
+            Ok(Movies::read_csv(Path::new(path), &Columns::default())?)
+        })
+    }
+
+    /// Reads a movies table whose columns have other names.
+    ///
+    /// Arguments: `path`; `options` — `id`, `title`, `overview`, `genres`,
+    /// `poster`, `split`, `release_date` (column names) and `genre_sep` (the
+    /// separator between genres, default `"|"`).
+    ///
+    /// Errors: as `data::movies(path)`, plus an unknown option key.
+    ///
+    /// ```rhai
+    /// let path = data::temp_path("renamed.csv");
+    /// data::movies(DATA_DIR + "/movies/movies.csv").sample(3).save(path);
+    /// let movies = data::movies(path, #{ genre_sep: "|", split: "split" });
+    /// assert_eq(movies.len(), 3);
+    /// ```
+    #[rhai_fn(name = "movies", return_raw)]
+    pub fn movies_with_options(
+        ctx: NativeCallContext,
+        path: &str,
+        options: Map,
+    ) -> RhaiResult<Movies> {
+        located(&ctx, || {
+            let keys = [
+                "id",
+                "title",
+                "overview",
+                "genres",
+                "poster",
+                "split",
+                "release_date",
+                "genre_sep",
+            ];
+            let opts = Options::new("data::movies", options, &keys)?;
+            let mut columns = Columns::default();
+            let slots: [(&str, &mut String); 8] = [
+                ("id", &mut columns.id),
+                ("title", &mut columns.title),
+                ("overview", &mut columns.overview),
+                ("genres", &mut columns.genres),
+                ("poster", &mut columns.poster),
+                ("split", &mut columns.split),
+                ("release_date", &mut columns.release_date),
+                ("genre_sep", &mut columns.genre_separator),
+            ];
+            for (key, slot) in slots {
+                if let Some(value) = opts.string(key)? {
+                    *slot = value;
+                }
+            }
+            if columns.genre_separator.is_empty() {
+                return Err(Error::invalid(
+                    "data::movies: option 'genre_sep' must not be empty",
+                ));
+            }
+            Ok(Movies::read_csv(Path::new(path), &columns)?)
+        })
+    }
+
+    /// Learns a fixed label order from genre lists (scikit-learn's
+    /// `MultiLabelBinarizer`: labels sorted by name).
+    ///
+    /// Arguments: `genre_lists` — an array of arrays of strings, or a `Movies`.
+    ///
+    /// Errors: an element that is not an array of strings.
+    ///
+    /// ```rhai
+    /// let b = data::binarizer([["Drama", "Crime"], ["Comedy"]]);
+    /// assert_eq(b.names(), ["Comedy", "Crime", "Drama"]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn binarizer(ctx: NativeCallContext, genre_lists: Array) -> RhaiResult<Binarizer> {
+        located(&ctx, || super::fit_binarizer(&genre_lists, Map::new()))
+    }
+
+    /// Learns a label order with options.
+    ///
+    /// Arguments: `genre_lists`; `options` — `min_count` (drop labels seen fewer
+    /// times, default 1) and `order` (an array of label names fixing the order
+    /// and the label set).
+    ///
+    /// Errors: an unknown option; no label left after `min_count`; a label
+    /// twice in `order`.
+    ///
+    /// ```rhai
+    /// let lists = [["Drama"], ["Drama", "War"], ["Comedy"], ["Comedy"]];
+    /// let b = data::binarizer(lists, #{ min_count: 2 });
+    /// assert_eq(b.names(), ["Comedy", "Drama"]);
+    /// ```
+    #[rhai_fn(name = "binarizer", return_raw)]
+    pub fn binarizer_with_options(
+        ctx: NativeCallContext,
+        genre_lists: Array,
+        options: Map,
+    ) -> RhaiResult<Binarizer> {
+        located(&ctx, || super::fit_binarizer(&genre_lists, options))
+    }
+
+    /// The label order of a movie set's genres.
+    ///
+    /// ```rhai
+    /// let movies = data::movies(DATA_DIR + "/movies/movies.csv");
+    /// assert_eq(data::binarizer(movies).names().len(), 20);
+    /// ```
+    #[rhai_fn(name = "binarizer", return_raw)]
+    pub fn binarizer_of_movies(ctx: NativeCallContext, movies: Movies) -> RhaiResult<Binarizer> {
+        located(&ctx, || {
+            let lists: Vec<Vec<String>> = movies.genres().map(<[String]>::to_vec).collect();
+            Ok(Binarizer::fit(&lists, 1, None)?)
+        })
+    }
+
+    /// Seeds every random choice of the session (splits, samples, and later
+    /// model initialisation). The generator is numpy's legacy `RandomState`,
+    /// so `data::seed(0)` then `random_split(0.8)` gives the same mask as
+    /// `np.random.seed(0); np.random.rand(n) < 0.8`. Scripts start seeded with 0.
+    ///
+    /// Arguments: `n` — an integer from 0 to 4294967295.
+    ///
+    /// Errors: a seed outside that range.
+    ///
+    /// ```rhai
+    /// data::seed(7);
+    /// let a = data::movies(DATA_DIR + "/movies/movies.csv").sample(3).ids();
+    /// data::seed(7);
+    /// let b = data::movies(DATA_DIR + "/movies/movies.csv").sample(3).ids();
+    /// assert_eq(a, b);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn seed(ctx: NativeCallContext, n: INT) -> RhaiResult<()> {
+        located(&ctx, || {
+            let seed = u32::try_from(n).map_err(|_| {
+                Error::invalid(format!(
+                    "data::seed: the seed must be between 0 and 4294967295, got {n}"
+                ))
+            })?;
+            *session_rng(&ctx)?.borrow_mut() = crate::data::NumpyRng::new(seed);
+            Ok(())
+        })
+    }
+
+    /// Reads any CSV file into an array of maps, one per row, keyed by the
+    /// header. Cells that look like integers or floats become numbers and
+    /// empty cells become `()`, as pandas would read them.
+    ///
+    /// Arguments: `path`.
+    ///
+    /// Errors: a missing or empty file; a malformed row or non-UTF-8 text
+    /// (file and line).
+    ///
+    /// ```rhai
+    /// let rows = data::csv(DATA_DIR + "/movies/movies.csv");
+    /// assert_eq(rows[0].id, 5);
+    /// assert_eq(rows[0].title, "Four Rooms");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn csv(ctx: NativeCallContext, path: &str) -> RhaiResult<Array> {
+        located(&ctx, || super::read_rows(path, Map::new()))
+    }
+
+    /// Reads a CSV file with options.
+    ///
+    /// Arguments: `path`; `options` — `delimiter` (one character, default
+    /// `","`; `"\t"` for TSV) and `infer` (false keeps every cell a string).
+    ///
+    /// Errors: as `data::csv(path)`, plus an unknown option or a delimiter
+    /// that is not one ASCII character.
+    ///
+    /// ```rhai
+    /// let rows = data::csv(DATA_DIR + "/movies/movies.csv", #{ infer: false });
+    /// assert_eq(rows[0].id, "5");
+    /// ```
+    #[rhai_fn(name = "csv", return_raw)]
+    pub fn csv_with_options(ctx: NativeCallContext, path: &str, options: Map) -> RhaiResult<Array> {
+        located(&ctx, || super::read_rows(path, options))
+    }
+
+    /// Reads a JSON file: arrays become arrays, objects maps.
+    ///
+    /// Arguments: `path`.
+    ///
+    /// Errors: a missing file; a syntax error (file, line and column).
+    ///
+    /// ```rhai
+    /// let genres = data::json(DATA_DIR + "/genres.json");
+    /// assert_eq(genres[0].name, "Action");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn json(ctx: NativeCallContext, path: &str) -> RhaiResult<Dynamic> {
+        located(&ctx, || {
+            let value = table::read_json(Path::new(path))?;
+            rhai::serde::to_dynamic(value).map_err(|e| Error::invalid(format!("data::json: {e}")))
+        })
+    }
+
+    /// Loads a matrix written by `save` (or by numpy, safetensors, pandas):
+    /// `.npy` and `.csv` give a `Matrix`; `.safetensors` gives a `Matrix`, or a
+    /// `Sparse` when the file holds CSR arrays.
+    ///
+    /// Arguments: `path`.
+    ///
+    /// Errors: an unknown extension; a missing, truncated or non-numeric file.
+    ///
+    /// ```rhai
+    /// let path = data::temp_path("corner.npy");
+    /// data::matrix([[1.0, 2.0], [3.0, 4.5]]).save(path);
+    /// let m = data::load_matrix(path);
+    /// assert_eq(m.shape, [2, 2]);
+    /// assert_eq(m.row(1), [3.0, 4.5]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn load_matrix(ctx: NativeCallContext, path: &str) -> RhaiResult<Dynamic> {
+        located(&ctx, || {
+            Ok(match io::load(Path::new(path))? {
+                io::Loaded::Dense(m) => Dynamic::from(m),
+                io::Loaded::Sparse(s) => Dynamic::from(s),
+            })
+        })
+    }
+
+    /// Builds a dense `Matrix` from an array of equally long rows of numbers.
+    ///
+    /// Arguments: `rows`.
+    ///
+    /// Errors: rows of different lengths; a value that is not a number.
+    ///
+    /// ```rhai
+    /// let m = data::matrix([[1, 2, 3], [4, 5, 6]]);
+    /// assert_eq(m.shape, [2, 3]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn matrix(ctx: NativeCallContext, rows: Array) -> RhaiResult<Matrix> {
+        located(&ctx, || {
+            let width = rows
+                .first()
+                .and_then(|r| r.read_lock::<Array>().map(|a| a.len()))
+                .unwrap_or(0);
+            let mut values = Vec::with_capacity(rows.len() * width);
+            for (i, row) in rows.iter().enumerate() {
+                let row = row.read_lock::<Array>().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "data::matrix: row {i} is {}, expected an array",
+                        type_of(row)
+                    ))
+                })?;
+                if row.len() != width {
+                    return Err(Error::invalid(format!(
+                        "data::matrix: row {i} has {} values, row 0 has {width}",
+                        row.len()
+                    )));
+                }
+                for (j, v) in row.iter().enumerate() {
+                    values.push(number(v, &format!("data::matrix: value [{i}][{j}]"))? as f32);
+                }
+            }
+            let array = ndarray::Array2::from_shape_vec((rows.len(), width), values)
+                .map_err(|e| Error::invalid(format!("data::matrix: {e}")))?;
+            Ok(Matrix::new(array))
+        })
+    }
+
+    /// A path for a scratch file in this process's own temporary folder
+    /// (created on first use), for examples and throwaway outputs.
+    ///
+    /// Arguments: `name` — a file name.
+    ///
+    /// Errors: the temporary folder cannot be created.
+    ///
+    /// ```rhai
+    /// let p = data::temp_path("x.csv");
+    /// assert(p.ends_with("x.csv"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn temp_path(ctx: NativeCallContext, name: &str) -> RhaiResult<String> {
+        located(&ctx, || {
+            let dir = std::env::temp_dir().join(format!("genrelab-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            Ok(dir.join(name).to_string_lossy().into_owned())
+        })
+    }
+}

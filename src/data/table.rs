@@ -1,0 +1,148 @@
+//! Any other table: a CSV or JSON file read into plain values, with the
+//! file, line and column of anything malformed.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// One CSV cell, typed the way pandas' `read_csv` would guess it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Empty,
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Cell {
+    fn infer(text: &str) -> Cell {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            Cell::Empty
+        } else if let Ok(i) = trimmed.parse::<i64>() {
+            Cell::Int(i)
+        } else if let Ok(x) = trimmed.parse::<f64>() {
+            Cell::Float(x)
+        } else {
+            Cell::Text(text.to_string())
+        }
+    }
+}
+
+/// A CSV file's header and rows.
+#[derive(Debug)]
+pub struct CsvTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Reads `path` with the given delimiter; `infer` turns numeric-looking cells
+/// into numbers and empty cells into [`Cell::Empty`], else every cell is text.
+pub fn read_csv(path: &Path, delimiter: u8, infer: bool) -> Result<CsvTable> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.is_empty() {
+        return Err(Error::file(
+            path,
+            "the file is empty; expected a header row",
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(bytes.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| located(path, &[], e))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| located(path, &header, e))?;
+        rows.push(
+            record
+                .iter()
+                .map(|f| {
+                    if infer {
+                        Cell::infer(f)
+                    } else {
+                        Cell::Text(f.to_string())
+                    }
+                })
+                .collect(),
+        );
+    }
+    Ok(CsvTable { header, rows })
+}
+
+fn located(path: &Path, header: &[String], err: csv::Error) -> Error {
+    let line = err.position().map_or(1, |p| p.line());
+    match err.into_kind() {
+        csv::ErrorKind::Io(e) => Error::io(path, e),
+        csv::ErrorKind::Utf8 { err, .. } => Error::parse(
+            path,
+            line,
+            format!(
+                "column '{}' is not valid UTF-8",
+                header.get(err.field()).map_or("?", String::as_str)
+            ),
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => Error::parse(
+            path,
+            line,
+            format!("malformed row: {len} fields where the header has {expected_len}"),
+        ),
+        other => Error::parse(path, line, format!("{other:?}")),
+    }
+}
+
+/// Reads a JSON document; syntax errors name the line and column.
+pub fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = std::str::from_utf8(&text).map_err(|e| {
+        let line = 1 + text[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        Error::parse(path, line as u64, "not valid UTF-8")
+    })?;
+    serde_json::from_str(text).map_err(|e| {
+        Error::parse(
+            path,
+            e.line() as u64,
+            format!("column {}: {}", e.column(), json_reason(&e)),
+        )
+    })
+}
+
+/// serde_json's message without its trailing "at line L column C".
+fn json_reason(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infers_like_pandas() {
+        assert_eq!(Cell::infer("42"), Cell::Int(42));
+        assert_eq!(Cell::infer("0.5"), Cell::Float(0.5));
+        assert_eq!(Cell::infer(""), Cell::Empty);
+        assert_eq!(Cell::infer("tt01"), Cell::Text("tt01".into()));
+    }
+
+    #[test]
+    fn json_errors_have_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.json");
+        std::fs::write(&path, "[\n {\"a\": 1},\n {\"a\": }\n]").unwrap();
+        let msg = read_json(&path).unwrap_err().to_string();
+        assert!(msg.contains("bad.json:3: column 8"), "{msg}");
+    }
+}

@@ -1,0 +1,59 @@
+//! The two numeric types every later module hands out: a dense f32 matrix
+//! (optionally with row and column names) and a CSR sparse f32 matrix.
+
+pub mod dense;
+pub mod io;
+pub mod sparse;
+
+pub use dense::Matrix;
+pub use sparse::{Csr, Sparse};
+
+use std::fmt;
+
+/// Writes the top-left corner of a matrix: at most 5 rows and 6 columns,
+/// right-aligned, with `…` where there is more.
+pub(crate) fn write_corner(
+    f: &mut fmt::Formatter<'_>,
+    rows: usize,
+    cols: usize,
+    value: impl Fn(usize, usize) -> f32,
+) -> fmt::Result {
+    const ROWS: usize = 5;
+    const COLS: usize = 6;
+    let shown: Vec<Vec<f32>> = (0..rows.min(ROWS))
+        .map(|i| (0..cols.min(COLS)).map(|j| value(i, j)).collect())
+        .collect();
+    // One format for the whole corner: integers if every value is one.
+    let integral = shown
+        .iter()
+        .flatten()
+        .all(|v| *v == v.trunc() && v.abs() < 1e7);
+    let cells: Vec<Vec<String>> = shown
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|v| {
+                    if integral {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v:.4}")
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let width = cells.iter().flatten().map(String::len).max().unwrap_or(1);
+    for row in &cells {
+        write!(f, "\n  [")?;
+        let parts: Vec<String> = row.iter().map(|c| format!("{c:>width$}")).collect();
+        write!(f, "{}", parts.join(", "))?;
+        if cols > COLS {
+            write!(f, ", …")?;
+        }
+        write!(f, "]")?;
+    }
+    if rows > ROWS {
+        write!(f, "\n  …")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! The interactive front end: rustyline over a [`Session`]. History across
+//! sessions, tab completion, multi-line input, echo of values, `:` commands,
+//! Ctrl-C that stops the running evaluation and keeps the session. When
+//! stdin is not a terminal it reads statements from stdin instead.
+
+use std::cell::RefCell;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{Context, Editor, Helper, Highlighter, Hinter};
+
+use crate::docs::{self, FunctionDoc};
+use crate::engine::EngineConfig;
+use crate::input::is_incomplete;
+use crate::interrupt;
+use crate::session::Session;
+
+const KEYWORDS: &[&str] = &[
+    "let", "const", "fn", "if", "else", "for", "in", "while", "loop", "break", "continue",
+    "return", "throw", "try", "catch", "import", "export", "as", "true", "false", "print", "debug",
+    "switch",
+];
+
+const COMMANDS: &str = ":help [NAME]  :functions [MODULE]  :vars  :reset  :quit";
+
+/// What the completer knows, refreshed after every evaluation.
+#[derive(Default)]
+struct Completions {
+    modules: Vec<String>,
+    /// `data::movies`, ...
+    module_functions: Vec<String>,
+    globals: Vec<String>,
+    /// (receiver type, method)
+    methods: Vec<(String, String)>,
+    /// (name, type)
+    variables: Vec<(String, String)>,
+    script_functions: Vec<String>,
+}
+
+impl Completions {
+    fn new(session: &Session, docs: &[FunctionDoc]) -> Completions {
+        let mut c = Completions {
+            modules: docs::modules(docs),
+            module_functions: docs
+                .iter()
+                .filter(|d| d.module.is_some() && d.receiver.is_none())
+                .map(FunctionDoc::qualified_name)
+                .collect(),
+            globals: docs
+                .iter()
+                .filter(|d| d.module.is_none())
+                .map(|d| d.name.clone())
+                .collect(),
+            methods: docs::methods_by_type(session.engine()),
+            ..Completions::default()
+        };
+        c.module_functions.dedup();
+        c.globals.dedup();
+        c.refresh(session);
+        c
+    }
+
+    fn refresh(&mut self, session: &Session) {
+        self.variables = session.variables();
+        self.script_functions = session
+            .script_functions()
+            .into_iter()
+            .filter_map(|f| f.split('(').next().map(str::to_string))
+            .collect();
+    }
+
+    /// Candidates for the word ending at the cursor, and where it starts.
+    fn complete(&self, line: &str, pos: usize) -> (usize, Vec<Pair>) {
+        let before = &line[..pos];
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | ':' | '.')))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let word = &before[start..];
+        let pair = |display: &str, replacement: String| Pair {
+            display: display.to_string(),
+            replacement,
+        };
+        if word.contains("::") {
+            let found = self
+                .module_functions
+                .iter()
+                .filter(|f| f.starts_with(word))
+                .map(|f| pair(f, format!("{f}(")))
+                .collect();
+            return (start, found);
+        }
+        if let Some(dot) = word.rfind('.') {
+            let (receiver, partial) = (&word[..dot], &word[dot + 1..]);
+            let receiver_type = self
+                .variables
+                .iter()
+                .rev()
+                .find(|(name, _)| name == receiver)
+                .map(|(_, t)| docs::script_type_of(t));
+            let mut names: Vec<&str> = self
+                .methods
+                .iter()
+                .filter(|(t, _)| receiver_type.as_ref().is_none_or(|rt| rt == t))
+                .map(|(_, m)| m.as_str())
+                .filter(|m| m.starts_with(partial))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            let found = names
+                .into_iter()
+                .map(|m| pair(m, format!("{m}(")))
+                .collect();
+            return (start + dot + 1, found);
+        }
+        let mut found: Vec<Pair> = Vec::new();
+        for (name, _) in &self.variables {
+            found.push(pair(name, name.clone()));
+        }
+        for m in &self.modules {
+            found.push(pair(&format!("{m}::"), format!("{m}::")));
+        }
+        for f in self.globals.iter().chain(&self.script_functions) {
+            found.push(pair(f, format!("{f}(")));
+        }
+        for k in KEYWORDS {
+            found.push(pair(k, k.to_string()));
+        }
+        found.retain(|p| p.display.starts_with(word));
+        found.sort_by(|a, b| a.display.cmp(&b.display));
+        found.dedup_by(|a, b| a.display == b.display);
+        (start, found)
+    }
+}
+
+#[derive(Helper, Highlighter, Hinter)]
+struct ReplHelper {
+    completions: Rc<RefCell<Completions>>,
+}
+
+impl Completer for ReplHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        Ok(self.completions.borrow().complete(line, pos))
+    }
+}
+
+impl Validator for ReplHelper {
+    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
+        let input = ctx.input();
+        if !input.trim_start().starts_with(':') && is_incomplete(input) {
+            Ok(ValidationResult::Incomplete)
+        } else {
+            Ok(ValidationResult::Valid(None))
+        }
+    }
+}
+
+/// What one REPL input did.
+enum Outcome {
+    Continue,
+    Quit,
+    Failed,
+}
+
+/// Evaluates one complete input (a statement chunk or a `:` command) and
+/// prints what it shows.
+fn handle(session: &mut Session, docs: &[FunctionDoc], input: &str, name: &str) -> Outcome {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Outcome::Continue;
+    }
+    if let Some(command) = trimmed.strip_prefix(':') {
+        return command_line(session, docs, command);
+    }
+    match session.eval(input, name) {
+        Ok(value) => {
+            if let Some(text) = session.display(&value) {
+                println!("{text}");
+            }
+            Outcome::Continue
+        }
+        Err(err) => {
+            eprintln!("{}", err.render());
+            Outcome::Failed
+        }
+    }
+}
+
+fn command_line(session: &mut Session, docs: &[FunctionDoc], command: &str) -> Outcome {
+    let (verb, arg) = command
+        .split_once(char::is_whitespace)
+        .map_or((command, ""), |(v, a)| (v, a.trim()));
+    match verb {
+        "q" | "quit" | "exit" => return Outcome::Quit,
+        "h" | "help" => match docs::help(docs, if arg.is_empty() { "help" } else { arg }) {
+            Ok(text) => println!("{}", text.0),
+            Err(e) => {
+                eprintln!("{e}");
+                return Outcome::Failed;
+            }
+        },
+        "functions" | "fns" => {
+            let shown: Vec<&FunctionDoc> = docs
+                .iter()
+                .filter(|d| arg.is_empty() || d.module.as_deref() == Some(arg))
+                .collect();
+            if shown.is_empty() {
+                eprintln!(
+                    "no module '{arg}'; modules: {}",
+                    docs::modules(docs).join(", ")
+                );
+                return Outcome::Failed;
+            }
+            for d in shown {
+                println!("{:<60} {}", d.signature, d.summary());
+            }
+            if arg.is_empty() {
+                for f in session.script_functions() {
+                    println!("{f:<60} (defined in this session)");
+                }
+            }
+        }
+        "vars" => {
+            for (name, typ) in session.variables() {
+                println!("{name}: {typ}");
+            }
+        }
+        "reset" => {
+            session.reset();
+            println!("session reset: variables, functions and imports cleared");
+        }
+        _ => {
+            eprintln!("unknown command ':{verb}'; commands: {COMMANDS}");
+            return Outcome::Failed;
+        }
+    }
+    Outcome::Continue
+}
+
+fn history_path() -> Option<PathBuf> {
+    let dir = dirs::data_dir()?.join("genrelab");
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.join("history.txt"))
+}
+
+/// Runs the REPL (or the piped reader); returns the process exit code.
+pub fn run(config: EngineConfig) -> i32 {
+    interrupt::install_handler();
+    let mut session = Session::new(config, Vec::new());
+    let docs = docs::collect(session.engine());
+    if std::io::stdin().is_terminal() {
+        interactive(&mut session, &docs)
+    } else {
+        piped(&mut session, &docs)
+    }
+}
+
+/// Statements from a non-terminal stdin: chunks end where brackets and
+/// strings are closed; errors are reported and the rest still runs.
+fn piped(session: &mut Session, docs: &[FunctionDoc]) -> i32 {
+    let mut failed = false;
+    let mut chunk = String::new();
+    let mut first_line = 1;
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let Ok(line) = line else {
+            eprintln!("error: stdin: line {} is not valid UTF-8", n + 1);
+            return 1;
+        };
+        if chunk.is_empty() {
+            first_line = n + 1;
+        }
+        chunk.push_str(&line);
+        chunk.push('\n');
+        if is_incomplete(&chunk) && !chunk.trim_start().starts_with(':') {
+            continue;
+        }
+        match handle(session, docs, &chunk, &format!("<stdin:{first_line}>")) {
+            Outcome::Quit => break,
+            Outcome::Failed => failed = true,
+            Outcome::Continue => {}
+        }
+        chunk.clear();
+    }
+    if !chunk.trim().is_empty() {
+        eprintln!(
+            "error: <stdin:{first_line}>: input ended inside an open bracket, string or comment"
+        );
+        failed = true;
+    }
+    let _ = std::io::stdout().flush();
+    i32::from(failed)
+}
+
+fn interactive(session: &mut Session, docs: &[FunctionDoc]) -> i32 {
+    let completions = Rc::new(RefCell::new(Completions::new(session, docs)));
+    let mut editor = match Editor::new() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot start the line editor: {e}");
+            return 1;
+        }
+    };
+    editor.set_helper(Some(ReplHelper {
+        completions: completions.clone(),
+    }));
+    let history = history_path();
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    println!(
+        "genrelab {} — Rhai workbench for movie genres. help(\"help\") or :help; Tab completes; Ctrl-D exits.",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut entry = 0;
+    loop {
+        match editor.readline("genrelab> ") {
+            Ok(input) => {
+                entry += 1;
+                if !input.trim().is_empty() {
+                    let _ = editor.add_history_entry(input.as_str());
+                    if let Some(path) = &history {
+                        let _ = editor.save_history(path);
+                    }
+                }
+                if let Outcome::Quit = handle(session, docs, &input, &format!("<repl:{entry}>")) {
+                    break;
+                }
+                completions.borrow_mut().refresh(session);
+            }
+            Err(ReadlineError::Interrupted) => {
+                println!("(Ctrl-C: input cleared; Ctrl-D or :quit exits)")
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn completions() -> (Session, Completions) {
+        let (mut session, _) = Session::capturing(Err("no data".into()));
+        session
+            .eval("let m = data::matrix([[1]]); let words = [\"a\"];", "t")
+            .unwrap();
+        let docs = docs::collect(session.engine());
+        let c = Completions::new(&session, &docs);
+        (session, c)
+    }
+
+    fn names(found: (usize, Vec<Pair>)) -> Vec<String> {
+        found.1.into_iter().map(|p| p.display).collect()
+    }
+
+    #[test]
+    fn completes_modules_functions_methods_and_variables() {
+        let (_s, c) = completions();
+        assert!(names(c.complete("da", 2)).contains(&"data::".to_string()));
+        assert!(names(c.complete("data::mov", 9)).contains(&"data::movies".to_string()));
+        let methods = names(c.complete("m.sh", 4));
+        assert_eq!(methods, vec!["shape"]);
+        let on_matrix = names(c.complete("m.", 2));
+        assert!(on_matrix.contains(&"to_sparse".to_string()));
+        assert!(
+            !on_matrix.contains(&"split".to_string()),
+            "Movies methods are not offered on a Matrix"
+        );
+        assert!(names(c.complete("words.pu", 8)).contains(&"push".to_string()));
+        assert!(names(c.complete("let y = wo", 10)).contains(&"words".to_string()));
+        assert_eq!(c.complete("let y = wo", 10).0, 8);
+    }
+}
