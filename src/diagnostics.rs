@@ -59,7 +59,7 @@ fn locate(sources: &Sources<'_>, name: &str, pos: Position) -> String {
         name
     };
     let (Some(line), col) = (pos.line(), pos.position().unwrap_or(1)) else {
-        return format!("{shown}");
+        return shown.to_string();
     };
     let mut out = format!("{shown}:{line}:{col}");
     if let Some(text) = sources.text(name)

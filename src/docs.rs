@@ -348,28 +348,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn script_types_read_as_users_know_them() {
-        assert_eq!(script_type("&str"), "string");
-        assert_eq!(script_type("&mut Movies"), "Movies");
-        assert_eq!(script_type("RhaiResult<Movies>"), "Movies");
-        assert_eq!(script_type("Result<Array,Box<EvalAltResult>>"), "array");
-        assert_eq!(script_type("RhaiResult<()>"), "");
-        assert_eq!(script_type("rhai::INT"), "int");
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("movies", "movie"), 1);
-        assert_eq!(edit_distance("split", "splits"), 1);
-        assert_eq!(edit_distance("abc", "abc"), 0);
-    }
-}
-
 /// `(receiver type, method name)` for every function, Rhai's standard
 /// library included, that can be called as `value.name(...)`; types are
 /// named as [`script_type_of`] names a value's type. For REPL completion.
@@ -405,5 +383,27 @@ pub fn script_type_of(engine_type_name: &str) -> String {
         "f64" | "f32" => "float".into(),
         "char" => "char".into(),
         other => script_type(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_types_read_as_users_know_them() {
+        assert_eq!(script_type("&str"), "string");
+        assert_eq!(script_type("&mut Movies"), "Movies");
+        assert_eq!(script_type("RhaiResult<Movies>"), "Movies");
+        assert_eq!(script_type("Result<Array,Box<EvalAltResult>>"), "array");
+        assert_eq!(script_type("RhaiResult<()>"), "");
+        assert_eq!(script_type("rhai::INT"), "int");
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("movies", "movie"), 1);
+        assert_eq!(edit_distance("split", "splits"), 1);
+        assert_eq!(edit_distance("abc", "abc"), 0);
     }
 }

@@ -358,7 +358,7 @@ mod tests {
 
     fn completions() -> (Session, Completions) {
         let (mut session, _) = Session::capturing(Err("no data".into()));
-        session
+        let _ = session
             .eval("let m = data::matrix([[1]]); let words = [\"a\"];", "t")
             .unwrap();
         let docs = docs::collect(session.engine());

@@ -81,7 +81,7 @@ pub mod data_module {
     #[rhai_fn(return_raw)]
     pub fn movies(ctx: NativeCallContext, path: &str) -> RhaiResult<Movies> {
         located(&ctx, || {
-            Ok(Movies::read_csv(Path::new(path), &Columns::default())?)
+            Movies::read_csv(Path::new(path), &Columns::default())
         })
     }
 
@@ -138,7 +138,7 @@ pub mod data_module {
                     "data::movies: option 'genre_sep' must not be empty",
                 ));
             }
-            Ok(Movies::read_csv(Path::new(path), &columns)?)
+            Movies::read_csv(Path::new(path), &columns)
         })
     }
 
@@ -191,7 +191,7 @@ pub mod data_module {
     pub fn binarizer_of_movies(ctx: NativeCallContext, movies: Movies) -> RhaiResult<Binarizer> {
         located(&ctx, || {
             let lists: Vec<Vec<String>> = movies.genres().map(<[String]>::to_vec).collect();
-            Ok(Binarizer::fit(&lists, 1, None)?)
+            Binarizer::fit(&lists, 1, None)
         })
     }
 

@@ -71,14 +71,11 @@ pub fn iterative_stratification(
         tied[rng.random_interval(tied.len() as u64 - 1) as usize]
     };
 
-    loop {
-        // The label with the fewest examples still to place.
-        let Some(label) = (0..n_labels)
-            .filter(|&l| remaining[l] > 0)
-            .min_by_key(|&l| (remaining[l], l))
-        else {
-            break;
-        };
+    // The label with the fewest examples still to place, until none is left.
+    while let Some(label) = (0..n_labels)
+        .filter(|&l| remaining[l] > 0)
+        .min_by_key(|&l| (remaining[l], l))
+    {
         let mut todo: Vec<usize> = members[label]
             .iter()
             .copied()
@@ -96,12 +93,10 @@ pub fn iterative_stratification(
         }
     }
     // Examples without any label: wherever most examples are still wanted.
-    for i in 0..n {
-        if subset_of[i] == usize::MAX {
-            let j = pick(&|j| (wanted[j], 0.0), rng);
-            subset_of[i] = j;
-            wanted[j] -= 1.0;
-        }
+    for subset in subset_of.iter_mut().filter(|s| **s == usize::MAX) {
+        let j = pick(&|j| (wanted[j], 0.0), rng);
+        *subset = j;
+        wanted[j] -= 1.0;
     }
     Ok(subset_of)
 }

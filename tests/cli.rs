@@ -1,0 +1,192 @@
+//! The `genrelab` binary: exit codes, rendered errors, piped stdin, `doc`.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn genrelab(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genrelab"));
+    cmd.args(args).current_dir(common::root());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn piped(input: &str) -> Output {
+    let mut child = genrelab(&[])
+        .env("GENRELAB_DATA", "/nonexistent-genrelab-data")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn piped_statements_persist_and_echo() {
+    let out = piped("let x = 40;\nfn f(a) { a + 2 }\nf(x)\n");
+    assert_eq!(text(&out.stdout), "42\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn piped_multi_line_input_waits_for_the_closing_brace() {
+    let out = piped("fn g(a) {\n  a * 2\n}\ng(21)\n:functions\n");
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("42\n"), "{stdout}");
+    assert!(stdout.contains("g(a)"), "{stdout}");
+}
+
+#[test]
+fn piped_errors_are_reported_and_the_rest_still_runs() {
+    let out = piped("let a = nope;\n1 + 1\n");
+    assert_eq!(text(&out.stdout), "2\n");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: <stdin:1>:1:9: Variable not found: nope"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn script_errors_print_position_source_line_and_caret_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = common::write(
+        dir.path(),
+        "bad.rhai",
+        b"let ok = 1;\nlet m = data::movies(\"missing.csv\");\n",
+    );
+    let out = genrelab(&["run", script.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "error: {}:2:15: missing.csv: No such file or directory (os error 2)",
+            script.display()
+        )
+    );
+    assert_eq!(lines[1], " 2 | let m = data::movies(\"missing.csv\");");
+    assert_eq!(lines[2], "   |               ^");
+}
+
+#[test]
+fn syntax_errors_exit_1_with_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = common::write(dir.path(), "syntax.rhai", b"let x = (1 + ;\n");
+    let out = genrelab(&["run", script.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("syntax.rhai:1:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = genrelab(&["run", "/no/such/script.rhai"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read script '/no/such/script.rhai'"));
+    assert_eq!(
+        genrelab(&["frobnicate"]).output().unwrap().status.code(),
+        Some(2)
+    );
+    assert_eq!(genrelab(&["run"]).output().unwrap().status.code(), Some(2));
+    let out = genrelab(&["doc", "nosuchmodule"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no module 'nosuchmodule'; modules: data"));
+}
+
+#[test]
+fn args_are_in_scope_and_imports_resolve_next_to_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write(dir.path(), "helper.rhai", b"fn twice(x) { x + x }\n");
+    let script = common::write(
+        dir.path(),
+        "main.rhai",
+        b"import \"helper\" as h;\nprint(h::twice(ARGS[0]) + ARGS.len());\n",
+    );
+    let out = genrelab(&["run", script.to_str().unwrap(), "ab", "--flag"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "abab2\n", "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn missing_data_folder_says_how_to_get_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = common::write(dir.path(), "d.rhai", b"print(DATA_DIR);\n");
+    let out = genrelab(&["run", script.to_str().unwrap()])
+        .env("GENRELAB_DATA", "/nonexistent-genrelab-data")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "GENRELAB_DATA is set to '/nonexistent-genrelab-data', which is not a folder"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("d.rhai:1:7"), "{stderr}");
+}
+
+#[test]
+fn doc_prints_a_markdown_reference() {
+    let out = genrelab(&["doc", "data"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let md = text(&out.stdout);
+    assert!(
+        md.contains("### `data::movies(path: string) -> Movies`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("### `Movies.split(name: string) -> Movies`"),
+        "{md}"
+    );
+    assert!(md.contains("```rhai"));
+}
+
+#[test]
+fn bad_movie_files_exit_1_with_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = common::write(
+        dir.path(),
+        "m.csv",
+        b"id,title,genres,overview\n1,a,Drama,o\n1,b,War,o\n",
+    );
+    let script = common::write(
+        dir.path(),
+        "load.rhai",
+        format!("data::movies(\"{}\");\n", csv.display()).as_bytes(),
+    );
+    let out = genrelab(&["run", script.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("load.rhai:1:7: "), "{stderr}");
+    assert!(
+        stderr.contains("m.csv:3: duplicate id 1 in column 'id' (first seen on line 2)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

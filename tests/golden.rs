@@ -1,0 +1,72 @@
+//! Every scripts/*.rhai against tests/golden/NAME.out (its stdout).
+//! `UPDATE_GOLDEN=1 cargo test --test golden` rewrites the files.
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn every_script_matches_its_golden_output() {
+    if common::shared_data("golden scripts").is_none() {
+        return;
+    }
+    let root = common::root();
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut scripts: Vec<_> = std::fs::read_dir(root.join("scripts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty());
+    let mut failures = Vec::new();
+    for script in scripts {
+        let name = script.file_stem().unwrap().to_string_lossy().into_owned();
+        let relative = format!("scripts/{name}.rhai");
+        let out = Command::new(env!("CARGO_BIN_EXE_genrelab"))
+            .args(["run", &relative])
+            .current_dir(&root)
+            .env_remove("GENRELAB_DATA")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            failures.push(format!(
+                "{relative} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        let golden = root.join("tests/golden").join(format!("{name}.out"));
+        if update {
+            std::fs::write(&golden, &stdout).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&golden) {
+            Ok(expected) if expected == stdout => {}
+            Ok(expected) => failures.push(format!(
+                "{relative}: output differs from {}\n{}",
+                golden.display(),
+                first_difference(&expected, &stdout)
+            )),
+            Err(_) => failures.push(format!(
+                "{relative}: no {} (run with UPDATE_GOLDEN=1 to create it)",
+                golden.display()
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn first_difference(expected: &str, actual: &str) -> String {
+    for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
+        if e != a {
+            return format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: expected {} lines, got {}",
+        expected.lines().count(),
+        actual.lines().count()
+    )
+}
