@@ -11,7 +11,7 @@ use std::rc::Rc;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{Context, Editor, Helper, Highlighter, Hinter};
+use rustyline::{CompletionType, Config, Context, Editor, Helper, Highlighter, Hinter};
 
 use crate::docs::{self, FunctionDoc};
 use crate::engine::EngineConfig;
@@ -305,7 +305,11 @@ fn piped(session: &mut Session, docs: &[FunctionDoc]) -> i32 {
 
 fn interactive(session: &mut Session, docs: &[FunctionDoc]) -> i32 {
     let completions = Rc::new(RefCell::new(Completions::new(session, docs)));
-    let mut editor = match Editor::new() {
+    let settings = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .build();
+    let mut editor = match Editor::with_config(settings) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: cannot start the line editor: {e}");
