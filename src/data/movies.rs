@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::data::table::csv_error;
 use crate::error::{Error, Result};
 
 /// Which CSV column plays which role. Defaults are the shared data's names.
@@ -91,34 +92,6 @@ fn find_column(path: &Path, header: &[String], name: &str) -> Result<usize> {
             ),
         )
     })
-}
-
-fn csv_error(path: &Path, header: &[String], err: csv::Error) -> Error {
-    let line = err.position().map_or(0, |p| p.line());
-    match err.into_kind() {
-        csv::ErrorKind::Io(source) => Error::io(path, source),
-        csv::ErrorKind::Utf8 { err, .. } => {
-            let column = header.get(err.field()).map_or_else(
-                || format!("field {}", err.field() + 1),
-                |c| format!("'{c}'"),
-            );
-            Error::parse(
-                path,
-                line,
-                format!("column {column} is not valid UTF-8 (save the file as UTF-8)"),
-            )
-        }
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => Error::parse(
-            path,
-            line,
-            format!(
-                "malformed row: {len} fields where the header has {expected_len} (check quoting)"
-            ),
-        ),
-        other => Error::parse(path, line, format!("{other:?}")),
-    }
 }
 
 impl Movies {
@@ -383,8 +356,8 @@ impl Movies {
         counts
     }
 
-    /// Writes this view in the same CSV format; poster paths are rewritten
-    /// relative to the new file's folder where they lie under it.
+    /// Writes this view in the same CSV format (atomically); poster paths are
+    /// rewritten relative to the new file's folder where they lie under it.
     pub fn save_csv(&self, path: &Path) -> Result<()> {
         let out_dir = path
             .parent()
@@ -397,23 +370,25 @@ impl Movies {
             })
             .unwrap_or(Path::new("."));
         let out_dir = std::path::absolute(out_dir).map_err(|e| Error::io(path, e))?;
-        let mut writer = csv::Writer::from_path(path).map_err(|e| write_error(path, e))?;
-        writer
-            .write_record(&self.table.header)
-            .map_err(|e| write_error(path, e))?;
-        let roles = &self.table.roles;
-        for i in 0..self.len() {
-            let movie = self.movie(i);
-            let mut fields = movie.fields.clone();
-            fields[roles.genres] = movie.genres.join(&self.table.genre_separator);
-            if let (Some(c), Some(poster)) = (roles.poster, &movie.poster) {
-                fields[c] = relative_to(poster, &out_dir);
-            }
+        crate::io_util::write_atomic(path, |out| {
+            let mut writer = csv::Writer::from_writer(out);
             writer
-                .write_record(&fields)
+                .write_record(&self.table.header)
                 .map_err(|e| write_error(path, e))?;
-        }
-        writer.flush().map_err(|e| Error::io(path, e))
+            let roles = &self.table.roles;
+            for i in 0..self.len() {
+                let movie = self.movie(i);
+                let mut fields = movie.fields.clone();
+                fields[roles.genres] = movie.genres.join(&self.table.genre_separator);
+                if let (Some(c), Some(poster)) = (roles.poster, &movie.poster) {
+                    fields[c] = relative_to(poster, &out_dir);
+                }
+                writer
+                    .write_record(&fields)
+                    .map_err(|e| write_error(path, e))?;
+            }
+            writer.flush().map_err(|e| Error::io(path, e))
+        })
     }
 }
 

@@ -51,13 +51,13 @@ pub fn read_csv(path: &Path, delimiter: u8, infer: bool) -> Result<CsvTable> {
         .from_reader(bytes.as_slice());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| located(path, &[], e))?
+        .map_err(|e| csv_error(path, &[], e))?
         .iter()
         .map(str::to_string)
         .collect();
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| located(path, &header, e))?;
+        let record = record.map_err(|e| csv_error(path, &header, e))?;
         rows.push(
             record
                 .iter()
@@ -74,24 +74,30 @@ pub fn read_csv(path: &Path, delimiter: u8, infer: bool) -> Result<CsvTable> {
     Ok(CsvTable { header, rows })
 }
 
-fn located(path: &Path, header: &[String], err: csv::Error) -> Error {
+/// A CSV reading error with the file, the line and the column it concerns.
+pub fn csv_error(path: &Path, header: &[String], err: csv::Error) -> Error {
     let line = err.position().map_or(1, |p| p.line());
     match err.into_kind() {
-        csv::ErrorKind::Io(e) => Error::io(path, e),
-        csv::ErrorKind::Utf8 { err, .. } => Error::parse(
-            path,
-            line,
-            format!(
-                "column '{}' is not valid UTF-8",
-                header.get(err.field()).map_or("?", String::as_str)
-            ),
-        ),
+        csv::ErrorKind::Io(source) => Error::io(path, source),
+        csv::ErrorKind::Utf8 { err, .. } => {
+            let column = header.get(err.field()).map_or_else(
+                || format!("field {}", err.field() + 1),
+                |c| format!("'{c}'"),
+            );
+            Error::parse(
+                path,
+                line,
+                format!("column {column} is not valid UTF-8 (save the file as UTF-8)"),
+            )
+        }
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => Error::parse(
             path,
             line,
-            format!("malformed row: {len} fields where the header has {expected_len}"),
+            format!(
+                "malformed row: {len} fields where the header has {expected_len} (check quoting)"
+            ),
         ),
         other => Error::parse(path, line, format!("{other:?}")),
     }
