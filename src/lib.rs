@@ -14,10 +14,13 @@ pub mod error;
 pub mod input;
 pub mod interrupt;
 pub mod io_util;
+pub mod linear;
 pub mod matrix;
+pub mod metrics;
 pub mod repl;
 pub mod session;
 pub mod stdlib;
+pub mod text;
 
 pub use engine::{EngineConfig, Output, build_engine, find_data_dir};
 pub use error::{Error, Result};
