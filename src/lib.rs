@@ -17,6 +17,7 @@ pub mod io_util;
 pub mod linear;
 pub mod matrix;
 pub mod metrics;
+pub mod persist;
 pub mod repl;
 pub mod session;
 pub mod stdlib;

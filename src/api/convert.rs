@@ -143,6 +143,24 @@ impl Options {
         Ok(Options { function, map })
     }
 
+    /// The function these options belong to, for messages.
+    pub fn function(&self) -> &'static str {
+        self.function
+    }
+
+    /// The raw value of `key`, if given.
+    pub fn get(&self, key: &str) -> Option<&Dynamic> {
+        self.map.get(key)
+    }
+
+    /// A number (int or float) as f64.
+    pub fn float(&self, key: &str) -> Result<Option<f64>> {
+        self.map
+            .get(key)
+            .map(|v| number(v, &format!("{}: option '{key}'", self.function)))
+            .transpose()
+    }
+
     fn wrong(&self, key: &str, value: &Dynamic, expected: &str) -> Error {
         Error::invalid(format!(
             "{}: option '{key}' is {}, expected {expected}",

@@ -5,8 +5,11 @@
 pub mod convert;
 pub mod core;
 pub mod data;
+pub mod linear;
 pub mod matrix;
+pub mod metrics;
 pub mod movies;
+pub mod text;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,7 +37,7 @@ pub fn session_rng(ctx: &NativeCallContext) -> Result<Rc<RefCell<NumpyRng>>, Err
 }
 
 /// Script modules by name, in the order `doc` lists them.
-pub const MODULES: &[&str] = &["data"];
+pub const MODULES: &[&str] = &["data", "text", "svm", "nb", "metrics"];
 
 /// Registers the custom types, the global helpers and every script module.
 pub fn register_all(engine: &mut Engine) {
@@ -45,7 +48,12 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<Labels>("Labels")
         .register_type_with_name::<Matrix>("Matrix")
         .register_type_with_name::<Sparse>("Sparse")
-        .register_type_with_name::<HelpText>("Help");
+        .register_type_with_name::<HelpText>("Help")
+        .register_type_with_name::<text::VectorizerHandle>("Vectorizer")
+        .register_type_with_name::<text::TfidfHandle>("Tfidf")
+        .register_type_with_name::<linear::SvmHandle>("Svm")
+        .register_type_with_name::<linear::NbHandle>("NaiveBayes")
+        .register_type_with_name::<metrics::Report>("Report");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -53,4 +61,20 @@ pub fn register_all(engine: &mut Engine) {
     data.combine_flatten(exported_module!(movies::movies_methods));
     data.combine_flatten(exported_module!(matrix::matrix_methods));
     engine.register_static_module("data", data.into());
+
+    let mut text = exported_module!(text::text_module);
+    text.combine_flatten(exported_module!(text::text_methods));
+    engine.register_static_module("text", text.into());
+
+    let mut svm = exported_module!(linear::svm_module);
+    svm.combine_flatten(exported_module!(linear::svm_methods));
+    engine.register_static_module("svm", svm.into());
+
+    let mut nb = exported_module!(linear::nb_module);
+    nb.combine_flatten(exported_module!(linear::nb_methods));
+    engine.register_static_module("nb", nb.into());
+
+    let mut metrics = exported_module!(metrics::metrics_module);
+    metrics.combine_flatten(exported_module!(metrics::report_methods));
+    engine.register_static_module("metrics", metrics.into());
 }

@@ -10,6 +10,8 @@ use crate::interrupt;
 use crate::linear::ovr;
 use crate::linear::svm::{self, SvmParams};
 use crate::matrix::Csr;
+use crate::persist::Saved;
+use std::path::Path;
 
 /// A one-vs-rest linear SVM: one weight row and bias per label.
 #[derive(Clone, Debug)]
@@ -108,6 +110,34 @@ impl SvmModel {
     pub fn predict(&self, x: &Csr) -> Result<Labels> {
         let d = self.decision_function(x)?;
         Labels::new(self.names.clone(), d.mapv(|v| u8::from(v > 0.0)))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut saved = Saved::new("svm");
+        saved
+            .set("params", &self.params)
+            .set("names", &self.names)
+            .set("c", &self.c)
+            .set("cv_scores", &self.cv_scores)
+            .set("columns", self.weights.ncols())
+            .matrix("weights", &self.weights)
+            .vector("bias", &self.bias);
+        saved.write(path)
+    }
+
+    pub fn load(path: &Path) -> Result<SvmModel> {
+        let saved = Saved::read(path, &["svm"])?;
+        let names: Vec<String> = saved.get(path, "names")?;
+        let columns: usize = saved.get(path, "columns")?;
+        Ok(SvmModel {
+            params: saved.get(path, "params")?,
+            weights: saved.get_matrix(path, "weights", names.len(), columns)?,
+            bias: saved.get_vector(path, "bias", names.len())?,
+            c: saved.get(path, "c")?,
+            cv_scores: saved.get(path, "cv_scores")?,
+            not_converged: Vec::new(),
+            names,
+        })
     }
 }
 
@@ -239,6 +269,38 @@ impl NbModel {
     pub fn predict(&self, x: &Csr) -> Result<Labels> {
         let odds = self.log_odds(x)?;
         Labels::new(self.names.clone(), odds.mapv(|z| u8::from(z > 0.0)))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let priors =
+            Array2::from_shape_fn((self.log_prior.len(), 2), |(j, k)| self.log_prior[j][k]);
+        let mut saved = Saved::new("naive_bayes");
+        saved
+            .set("alpha", self.alpha)
+            .set("fit_prior", self.fit_prior)
+            .set("names", &self.names)
+            .set("constant", &self.constant)
+            .set("columns", self.log_prob_pos.ncols())
+            .matrix("log_prob_pos", &self.log_prob_pos)
+            .matrix("log_prob_neg", &self.log_prob_neg)
+            .matrix("log_prior", &priors);
+        saved.write(path)
+    }
+
+    pub fn load(path: &Path) -> Result<NbModel> {
+        let saved = Saved::read(path, &["naive_bayes"])?;
+        let names: Vec<String> = saved.get(path, "names")?;
+        let (labels, columns) = (names.len(), saved.get::<usize>(path, "columns")?);
+        let priors = saved.get_matrix(path, "log_prior", labels, 2)?;
+        Ok(NbModel {
+            alpha: saved.get(path, "alpha")?,
+            fit_prior: saved.get(path, "fit_prior")?,
+            constant: saved.get(path, "constant")?,
+            log_prob_pos: saved.get_matrix(path, "log_prob_pos", labels, columns)?,
+            log_prob_neg: saved.get_matrix(path, "log_prob_neg", labels, columns)?,
+            log_prior: priors.rows().into_iter().map(|r| [r[0], r[1]]).collect(),
+            names,
+        })
     }
 
     /// The `k` terms with the largest log-odds weight for each label.

@@ -255,37 +255,62 @@ fn dual_cd(
 }
 
 /// libsvm's ρ from the dual solution: the mean of yᵢGᵢ over free support
-/// vectors, else the middle of the feasible interval. Returns b = −ρ.
+/// vectors, else the middle of the optimal interval. Returns b = −ρ.
 fn libsvm_bias(p: &Problem<'_>, s: &Dual) -> f64 {
-    let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut free, mut sum) = (0usize, 0.0);
     for i in 0..p.rows.len() {
-        let yg = p.y[i] * (p.y[i] * p.dot(i, &s.w) - 1.0);
-        let at_upper = s.alpha[i] >= p.upper[i];
-        let at_lower = s.alpha[i] <= 0.0;
-        if at_upper {
-            if p.y[i] < 0.0 {
-                ub = ub.min(yg)
-            } else {
-                lb = lb.max(yg)
-            }
-        } else if at_lower {
-            if p.y[i] > 0.0 {
-                ub = ub.min(yg)
-            } else {
-                lb = lb.max(yg)
-            }
-        } else {
+        if s.alpha[i] > 0.0 && s.alpha[i] < p.upper[i] {
             free += 1;
-            sum += yg;
+            sum += p.y[i] * (p.y[i] * p.dot(i, &s.w) - 1.0);
         }
     }
-    let rho = if free > 0 {
-        sum / free as f64
+    if free > 0 {
+        -sum / free as f64
     } else {
-        (ub + lb) / 2.0
-    };
-    -rho
+        degenerate_bias(p, &s.w)
+    }
+}
+
+/// With no free support vector the optimal b may fill a whole interval
+/// (tiny C with balanced weights: every point violates the margin, and any b
+/// in between is optimal). libsvm's rule without free support vectors is the
+/// middle of the interval its α certify; we take the middle of the optimal
+/// interval for the (unique) optimal w. libsvm itself usually ends such a fit
+/// with one α a rounding error below its bound, which then sets b at one edge
+/// or the other: that choice is floating-point noise and is not reproduced.
+fn degenerate_bias(p: &Problem<'_>, w: &[f64]) -> f64 {
+    // Term i adds +Cᵢ to the slope of the loss in b at bᵢ = yᵢ − w·xᵢ; the
+    // slope starts at −Σ Cᵢ over the positives.
+    let mut events: Vec<(f64, f64)> = (0..p.rows.len())
+        .map(|i| (p.y[i] - p.dot(i, w), p.upper[i]))
+        .collect();
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut slope: f64 = -(0..p.rows.len())
+        .filter(|&i| p.y[i] > 0.0)
+        .map(|i| p.upper[i])
+        .sum::<f64>();
+    let (mut start, mut end) = (None, None);
+    let mut k = 0;
+    while k < events.len() {
+        let at = events[k].0;
+        while k < events.len() && events[k].0 == at {
+            slope += events[k].1;
+            k += 1;
+        }
+        let tiny = 1e-12 * (1.0 + slope.abs());
+        if start.is_none() && slope >= -tiny {
+            start = Some(at);
+        }
+        if slope > tiny {
+            end = Some(at);
+            break;
+        }
+    }
+    match (start, end) {
+        (Some(a), Some(b)) => 0.5 * (a + b),
+        (Some(a), None) => a,
+        _ => 0.0,
+    }
 }
 
 /// Fits one binary problem on `rows` of `x`; `positive[r]` is row r's label.
@@ -313,9 +338,18 @@ pub fn fit_binary(
     }
     // Free bias: bisection on the sign of Σ αᵢyᵢ (= −f'(b)).
     let mut converged = true;
+    // Σαᵢyᵢ, with rounding noise counted as zero: when every α sits at its
+    // bound (tiny C, balanced weights) the optimal b is a whole interval and
+    // any point of it gives libsvm's midpoint below.
     let mut solve = |b: f64, s: &mut Dual| {
         converged &= dual_cd(&p, s, b, params.tol, params.max_iter, &mut order);
-        s.alpha.iter().zip(&p.y).map(|(a, y)| a * y).sum::<f64>()
+        let balance: f64 = s.alpha.iter().zip(&p.y).map(|(a, y)| a * y).sum();
+        let scale: f64 = s.alpha.iter().sum();
+        if balance.abs() <= 1e-10 * scale.max(f64::MIN_POSITIVE) {
+            0.0
+        } else {
+            balance
+        }
     };
     let balance0 = solve(0.0, &mut s);
     let (mut lo, mut hi);
@@ -329,6 +363,10 @@ pub fn fit_binary(
         loop {
             let outer = direction * step;
             let balance = solve(outer, &mut s);
+            if balance == 0.0 {
+                (lo, hi) = (outer, outer);
+                break;
+            }
             if balance.signum() != direction || step > 1e6 {
                 (lo, hi) = if direction > 0.0 {
                     (inner, outer)

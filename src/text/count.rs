@@ -34,7 +34,7 @@ impl DocFreq {
 }
 
 /// Parameters with scikit-learn's names and defaults.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CountParams {
     pub analyzer: Analyzer,
     pub min_df: DocFreq,

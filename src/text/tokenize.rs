@@ -38,7 +38,7 @@ pub fn tokens(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// How documents become terms.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Analyzer {
     pub lowercase: bool,
     pub stop_words: Option<HashSet<String>>,
