@@ -67,7 +67,7 @@ fn loss(opts: &Options, default: Loss) -> Result<Loss> {
 fn common(opts: &Options, mut p: SvmParams) -> Result<SvmParams> {
     let grid = opts.function() == "svm::grid_search";
     if let Some(c) = if grid { None } else { opts.float("c")? } {
-        if !(c > 0.0) {
+        if c.is_nan() || c <= 0.0 {
             return Err(Error::invalid(format!(
                 "{}: option 'c' must be positive, got {c}",
                 opts.function()
@@ -385,7 +385,7 @@ pub mod nb_module {
         located(&ctx, || {
             let opts = Options::new("nb::multinomial", options, &["alpha", "fit_prior"])?;
             let alpha = opts.float("alpha")?.unwrap_or(1.0);
-            if !(alpha >= 0.0) {
+            if alpha.is_nan() || alpha < 0.0 {
                 return Err(crate::Error::invalid(format!(
                     "nb::multinomial: alpha must be 0 or more, got {alpha}"
                 )));

@@ -224,6 +224,12 @@ pub mod metrics_module {
     /// The report with other label names (scikit-learn's `target_names`).
     ///
     /// Errors: shapes differ; a name count other than the number of labels.
+    ///
+    /// ```rhai
+    /// let b = data::binarizer([["a"], ["b"]]);
+    /// let r = metrics::report(b.transform([["a"]]), b.transform([["a"]]), ["Action", "Drama"]);
+    /// assert_eq(r["Action"].precision, 1.0);
+    /// ```
     #[rhai_fn(name = "report", return_raw)]
     pub fn report_named(
         ctx: NativeCallContext,
@@ -303,6 +309,12 @@ pub mod metrics_module {
     /// label's own F1).
     ///
     /// Errors: shapes differ; an unknown option or objective.
+    ///
+    /// ```rhai
+    /// let y = data::binarizer([["a"]]).transform([["a"], [], ["a"]]);
+    /// let t = metrics::tune_thresholds(y, data::matrix([[0.3], [-0.2], [0.1]]), #{ start: 0.0, objective: "per_label" });
+    /// assert(t[0] < 0.1 && t[0] > -0.2);
+    /// ```
     #[rhai_fn(name = "tune_thresholds", return_raw)]
     pub fn tune_thresholds_with(
         ctx: NativeCallContext,
@@ -340,6 +352,11 @@ pub mod metrics_module {
     /// 1 where a score is above its label's threshold.
     ///
     /// Errors: a threshold count other than the number of score columns.
+    ///
+    /// ```rhai
+    /// let p = metrics::apply_thresholds(data::matrix([[0.2, 0.6]]), [0.1, 0.7]);
+    /// assert_eq(p.to_array(), [[1, 0]]);
+    /// ```
     #[rhai_fn(return_raw)]
     pub fn apply_thresholds(
         ctx: NativeCallContext,

@@ -106,7 +106,7 @@ pub fn stratified_folds(y: &[bool], k: usize, shuffle: Option<u32>) -> Result<Ve
     }
     let mut rng = shuffle.map(NumpyRng::new);
     let mut folds = vec![0usize; y.len()];
-    for class in 0..2 {
+    for class in [0usize, 1] {
         let mut for_class: Vec<usize> = (0..k)
             .flat_map(|f| std::iter::repeat_n(f, allocation[f][class]))
             .collect();
@@ -129,7 +129,7 @@ pub fn fit(x: &Csr, y: &Labels, params: &GridParams) -> Result<(SvmModel, Vec<St
     if params.cs.is_empty() {
         return Err(Error::invalid("grid_search: 'c' needs at least one value"));
     }
-    if let Some(c) = params.cs.iter().find(|c| !(**c > 0.0)) {
+    if let Some(c) = params.cs.iter().find(|c| c.is_nan() || **c <= 0.0) {
         return Err(Error::invalid(format!(
             "grid_search: every C must be positive, got {c}"
         )));

@@ -158,7 +158,7 @@ pub struct NbModel {
 impl NbModel {
     pub fn fit(x: &Csr, y: &Labels, alpha: f64, fit_prior: bool) -> Result<(NbModel, Vec<String>)> {
         ovr::check_rows(x, y)?;
-        if !(alpha >= 0.0) {
+        if alpha.is_nan() || alpha < 0.0 {
             return Err(Error::invalid(format!(
                 "nb: alpha must be 0 or more, got {alpha}"
             )));
