@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic};
+use rhai::{Array, Dynamic, ImmutableString};
 
 use crate::api::convert::{Options, number, strings, type_of};
 use crate::data::Movies;
@@ -113,22 +113,31 @@ fn tfidf_params(opts: &Options) -> Result<TfidfParams> {
     Ok(p)
 }
 
-/// Documents from an array of strings or a `Movies` (its overviews).
-pub fn documents(value: &Dynamic, what: &str) -> Result<Vec<String>> {
+/// Documents from an array of strings or a `Movies` (its overviews). Script
+/// strings are shared, so this copies pointers, not text.
+pub fn documents(value: &Dynamic, what: &str) -> Result<Vec<ImmutableString>> {
     if let Some(movies) = value.read_lock::<Movies>() {
-        return Ok(movies.overviews().map(str::to_string).collect());
+        return Ok(movies.overviews().map(ImmutableString::from).collect());
     }
-    match value.read_lock::<Array>() {
-        Some(array) => strings(&array, what),
-        None => Err(Error::invalid(format!(
+    let Some(array) = value.read_lock::<Array>() else {
+        return Err(Error::invalid(format!(
             "{what}: expected an array of strings or a Movies, got {}",
             type_of(value)
-        ))),
-    }
+        )));
+    };
+    array
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.clone().into_immutable_string().map_err(|t| {
+                Error::invalid(format!("{what}: element {i} is {t}, expected a string"))
+            })
+        })
+        .collect()
 }
 
-fn as_refs(docs: &[String]) -> Vec<&str> {
-    docs.iter().map(String::as_str).collect()
+fn as_refs(docs: &[ImmutableString]) -> Vec<&str> {
+    docs.iter().map(ImmutableString::as_str).collect()
 }
 
 #[export_module]
@@ -278,7 +287,7 @@ pub mod text_module {
         located(&ctx, || {
             Ok(match text::load(Path::new(path))? {
                 text::LoadedText::Vectorizer(v) => {
-                    Dynamic::from(VectorizerHandle(std::sync::Arc::new(v)))
+                    Dynamic::from(VectorizerHandle(std::sync::Arc::new(*v)))
                 }
                 text::LoadedText::Tfidf(t) => Dynamic::from(TfidfHandle(std::sync::Arc::new(t))),
             })

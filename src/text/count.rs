@@ -6,7 +6,7 @@
 //! chunk-local vocabulary, the chunks are merged once, and no dense matrix is
 //! ever built.
 
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 
 use rayon::prelude::*;
 
@@ -68,7 +68,7 @@ impl Vocabulary {
             .iter()
             .enumerate()
             .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
+            .collect::<HashMap<String, u32>>();
         Vocabulary { terms, index }
     }
 
@@ -89,9 +89,12 @@ impl Vocabulary {
     }
 }
 
-/// Documents per parallel task: large enough to amortise the chunk-local
-/// vocabulary, small enough to keep both cores busy.
-const CHUNK: usize = 512;
+/// Documents per parallel task: about four tasks per core, so the cores stay
+/// busy while each chunk-local vocabulary stays large (terms repeat across
+/// chunks, and every repeat costs a merge step).
+fn chunk_size(n_docs: usize) -> usize {
+    n_docs.div_ceil(4 * rayon::current_num_threads()).max(256)
+}
 
 /// One chunk of documents, counted against its own vocabulary.
 struct ChunkCounts {
@@ -168,31 +171,44 @@ pub fn fit_transform(params: &CountParams, docs: &[&str]) -> Result<(Vocabulary,
         )));
     }
     let chunks: Vec<ChunkCounts> = docs
-        .par_chunks(CHUNK)
+        .par_chunks(chunk_size(n_docs))
         .map(|chunk| count_chunk(&params.analyzer, chunk))
         .collect();
     interrupt::check()?;
 
-    // Global sorted term list, and each chunk's local id -> global id.
-    let mut all_terms: Vec<&str> = chunks
+    // Merge the chunk vocabularies: first-seen ids, then sorted ranks, and
+    // each chunk's local id -> its rank in the sorted global term list.
+    let mut first_seen: HashMap<&str, u32> = HashMap::new();
+    let mut unsorted: Vec<&str> = Vec::new();
+    let seen_ids: Vec<Vec<u32>> = chunks
         .iter()
-        .flat_map(|c| c.terms.iter().map(String::as_str))
+        .map(|c| {
+            c.terms
+                .iter()
+                .map(|t| {
+                    *first_seen.entry(t.as_str()).or_insert_with(|| {
+                        unsorted.push(t.as_str());
+                        unsorted.len() as u32 - 1
+                    })
+                })
+                .collect()
+        })
         .collect();
-    all_terms.par_sort_unstable();
-    all_terms.dedup();
-    if all_terms.is_empty() {
+    if unsorted.is_empty() {
         return Err(Error::invalid(
             "empty vocabulary: the documents contain no tokens of two or more letters (or only stop words)",
         ));
     }
-    let global_of: Vec<Vec<u32>> = chunks
-        .par_iter()
-        .map(|c| {
-            c.terms
-                .iter()
-                .map(|t| all_terms.binary_search(&t.as_str()).unwrap_or_default() as u32)
-                .collect()
-        })
+    let mut order: Vec<u32> = (0..unsorted.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&i| unsorted[i as usize]);
+    let all_terms: Vec<&str> = order.iter().map(|&i| unsorted[i as usize]).collect();
+    let mut rank = vec![0u32; order.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    let global_of: Vec<Vec<u32>> = seen_ids
+        .into_iter()
+        .map(|ids| ids.into_iter().map(|i| rank[i as usize]).collect())
         .collect();
     let mut doc_freq = vec![0usize; all_terms.len()];
     let mut term_freq = vec![0u64; all_terms.len()];
@@ -258,7 +274,7 @@ pub fn fit_transform(params: &CountParams, docs: &[&str]) -> Result<(Vocabulary,
 /// Counts `docs` against a fitted vocabulary; unknown terms are ignored.
 pub fn transform(params: &CountParams, vocabulary: &Vocabulary, docs: &[&str]) -> Result<Csr> {
     let rows: Vec<Vec<(u32, u32)>> = docs
-        .par_chunks(CHUNK)
+        .par_chunks(chunk_size(docs.len()))
         .flat_map_iter(|chunk| {
             let mut ids = Vec::new();
             chunk

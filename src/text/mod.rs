@@ -137,7 +137,7 @@ impl Vectorizer {
 
 /// What `text::load` found.
 pub enum LoadedText {
-    Vectorizer(Vectorizer),
+    Vectorizer(Box<Vectorizer>),
     Tfidf(Tfidf),
 }
 
@@ -154,9 +154,9 @@ pub fn load(path: &Path) -> Result<LoadedText> {
     } else {
         None
     };
-    Ok(LoadedText::Vectorizer(Vectorizer {
+    Ok(LoadedText::Vectorizer(Box::new(Vectorizer {
         params: saved.get(path, "counts")?,
         vocabulary: Some(Vocabulary::from_sorted(terms)),
         tfidf,
-    }))
+    })))
 }

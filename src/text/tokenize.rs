@@ -2,7 +2,7 @@
 //! `(?u)\b\w\w+\b` (runs of two or more word characters), stop words removed,
 //! then word n-grams joined by a space.
 
-use std::collections::HashSet;
+use ahash::AHashSet as HashSet;
 
 /// scikit-learn's `ENGLISH_STOP_WORDS` (318 words), one per line.
 const ENGLISH: &str = include_str!("english_stop_words.txt");
@@ -62,7 +62,12 @@ impl Analyzer {
     pub fn terms(&self, doc: &str, mut emit: impl FnMut(&str)) {
         let lowered;
         let text = if self.lowercase {
-            lowered = doc.to_lowercase();
+            // Most overviews are ASCII: skip the Unicode case tables for them.
+            lowered = if doc.is_ascii() {
+                doc.to_ascii_lowercase()
+            } else {
+                doc.to_lowercase()
+            };
             lowered.as_str()
         } else {
             doc
