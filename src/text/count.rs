@@ -296,10 +296,11 @@ pub fn transform(params: &CountParams, vocabulary: &Vocabulary, docs: &[&str]) -
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const DOCS: [&str; 4] = [
+    /// Four small documents the text tests share (reference numbers from scikit-learn).
+    pub(crate) const DOCS: [&str; 4] = [
         "The cat sat on the mat.",
         "The dog sat on the log, the dog!",
         "Cats and dogs",

@@ -98,14 +98,8 @@ pub fn transform(params: &TfidfParams, idf: Option<&[f64]>, counts: &Csr) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::count::tests::DOCS;
     use crate::text::count::{CountParams, DocFreq, fit_transform};
-
-    const DOCS: [&str; 4] = [
-        "The cat sat on the mat.",
-        "The dog sat on the log, the dog!",
-        "Cats and dogs",
-        "A mat, a log; a cat.",
-    ];
 
     // t = TfidfVectorizer(min_df=2).fit(DOCS): idf_ all 1.51082562;
     //   t.transform(DOCS).toarray()[1] -> [0, 0.28867513, 0, 0.28867513, 0.28867513, 0.8660254]
