@@ -6,6 +6,7 @@
 //! ([`session`]) and `genrelab doc` ([`docs`]) share.
 
 pub mod api;
+pub mod cluster;
 pub mod data;
 pub mod diagnostics;
 pub mod docs;
@@ -18,6 +19,7 @@ pub mod linear;
 pub mod matrix;
 pub mod metrics;
 pub mod persist;
+pub mod plot;
 pub mod repl;
 pub mod session;
 pub mod stdlib;

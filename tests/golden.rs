@@ -23,8 +23,22 @@ fn every_script_matches_its_golden_output() {
     for script in scripts {
         let name = script.file_stem().unwrap().to_string_lossy().into_owned();
         let relative = format!("scripts/{name}.rhai");
+        // A script may ask for arguments with a `// test-args:` line; `{tmp}`
+        // becomes a fresh temporary folder (for figures and saved models).
+        let source = std::fs::read_to_string(&script).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let extra: Vec<String> = source
+            .lines()
+            .find_map(|l| l.strip_prefix("// test-args:"))
+            .map(|args| {
+                args.split_whitespace()
+                    .map(|a| a.replace("{tmp}", &tmp.path().to_string_lossy()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let out = Command::new(env!("CARGO_BIN_EXE_genrelab"))
             .args(["run", &relative])
+            .args(&extra)
             .current_dir(&root)
             .env_remove("GENRELAB_DATA")
             .output()

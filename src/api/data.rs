@@ -344,6 +344,22 @@ pub mod data_module {
         })
     }
 
+    /// Creates a folder and any missing parents (like `mkdir -p`); returns its path.
+    ///
+    /// Errors: it cannot be created (a file is in the way, no permission).
+    ///
+    /// ```rhai
+    /// let dir = data::mkdir(data::temp_path("figures/genres"));
+    /// assert(dir.ends_with("genres"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn mkdir(ctx: NativeCallContext, path: &str) -> RhaiResult<String> {
+        located(&ctx, || {
+            std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+            Ok(path.to_string())
+        })
+    }
+
     /// A path for a scratch file in this process's own temporary folder
     /// (created on first use), for examples and throwaway outputs.
     ///

@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod core;
 pub mod data;
+pub mod genres;
 pub mod linear;
 pub mod matrix;
 pub mod metrics;
@@ -36,9 +37,6 @@ pub fn session_rng(ctx: &NativeCallContext) -> Result<Rc<RefCell<NumpyRng>>, Err
         .ok_or_else(|| Error::invalid("internal: this engine was not built by genrelab::engine"))
 }
 
-/// Script modules by name, in the order `doc` lists them.
-pub const MODULES: &[&str] = &["data", "text", "svm", "nb", "metrics"];
-
 /// Registers the custom types, the global helpers and every script module.
 pub fn register_all(engine: &mut Engine) {
     engine.set_default_tag(Dynamic::from(SessionState::default()));
@@ -53,7 +51,8 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<text::TfidfHandle>("Tfidf")
         .register_type_with_name::<linear::SvmHandle>("Svm")
         .register_type_with_name::<linear::NbHandle>("NaiveBayes")
-        .register_type_with_name::<metrics::Report>("Report");
+        .register_type_with_name::<metrics::Report>("Report")
+        .register_type_with_name::<genres::CoClusterHandle>("CoClustering");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -77,4 +76,9 @@ pub fn register_all(engine: &mut Engine) {
     let mut metrics = exported_module!(metrics::metrics_module);
     metrics.combine_flatten(exported_module!(metrics::report_methods));
     engine.register_static_module("metrics", metrics.into());
+
+    let mut genres = exported_module!(genres::genres_module);
+    genres.combine_flatten(exported_module!(genres::cocluster_methods));
+    engine.register_static_module("genres", genres.into());
+    engine.register_static_module("plot", exported_module!(genres::plot_module).into());
 }

@@ -281,6 +281,33 @@ pub mod movies_methods {
         Ok(super::record_map(movies, i))
     }
 
+    /// The release year of each movie (from `release_date`, `YYYY-MM-DD`);
+    /// `()` where the date is missing or not a date.
+    ///
+    /// Errors: the table has no release_date column.
+    ///
+    /// ```rhai
+    /// let movies = data::movies(DATA_DIR + "/movies/movies.csv");
+    /// assert_eq(movies.years()[0], 1995);
+    /// ```
+    #[rhai_fn(global, return_raw, pure)]
+    pub fn years(movies: &mut Movies) -> RhaiResult<Array> {
+        super::date_parts(movies, 0)
+    }
+
+    /// The release month (1-12) of each movie; `()` where unknown.
+    ///
+    /// Errors: the table has no release_date column.
+    ///
+    /// ```rhai
+    /// let movies = data::movies(DATA_DIR + "/movies/movies.csv");
+    /// assert_eq(movies.months()[0], 12);
+    /// ```
+    #[rhai_fn(global, return_raw, pure)]
+    pub fn months(movies: &mut Movies) -> RhaiResult<Array> {
+        super::date_parts(movies, 1)
+    }
+
     /// Writes the movies as a CSV in the same format (every column kept;
     /// poster paths rewritten relative to the new file where they lie under
     /// its folder, absolute otherwise). Written atomically.
@@ -324,4 +351,20 @@ pub(crate) fn record_map(movies: &Movies, i: usize) -> Map {
             (name.into(), value)
         })
         .collect()
+}
+
+/// Part `k` (0 year, 1 month) of each release date, `()` where unparsable.
+pub(crate) fn date_parts(movies: &Movies, k: usize) -> Result<rhai::Array, Box<rhai::EvalAltResult>> {
+    let dates = movies.release_dates().ok_or_else(|| {
+        crate::Error::invalid("this table has no release_date column (use data::movies(path, #{ release_date: \"...\" }))")
+    })?;
+    Ok(dates
+        .map(|d| {
+            d.trim()
+                .split('-')
+                .nth(k)
+                .and_then(|p| p.parse::<INT>().ok())
+                .map_or(Dynamic::UNIT, Dynamic::from_int)
+        })
+        .collect())
 }

@@ -1,0 +1,571 @@
+//! `genres::` — pair counts, normalised co-occurrence, spectral
+//! co-clustering and grouped genre counts; and `plot::`.
+
+use std::path::Path;
+
+use ndarray::Array2;
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+
+use crate::api::convert::{Options, string_lists, type_of};
+use crate::cluster::CoClustering;
+use crate::data::{Binarizer, Labels, Movies};
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+
+/// A co-clustering with the names of the rows and columns it was fitted on.
+#[derive(Clone, Debug)]
+pub struct CoClusterHandle {
+    pub result: CoClustering,
+    pub row_names: Vec<String>,
+    pub col_names: Vec<String>,
+}
+
+/// Genre lists and label names from `Labels`, `Movies` or an array of arrays.
+fn genre_input(value: &Dynamic, what: &str) -> Result<(Vec<Vec<String>>, Vec<String>)> {
+    if let Some(labels) = value.read_lock::<Labels>() {
+        let lists = (0..labels.rows())
+            .map(|i| labels.row_names(i).into_iter().map(str::to_string).collect())
+            .collect();
+        return Ok((lists, labels.names().to_vec()));
+    }
+    let lists: Vec<Vec<String>> = if let Some(movies) = value.read_lock::<Movies>() {
+        movies.genres().map(<[String]>::to_vec).collect()
+    } else if let Some(array) = value.read_lock::<Array>() {
+        string_lists(&array, what)?
+    } else {
+        return Err(Error::invalid(format!(
+            "{what}: expected Labels, Movies or an array of genre lists, got {}",
+            type_of(value)
+        )));
+    };
+    let names = Binarizer::fit(&lists, 1, None)?.names().to_vec();
+    Ok((lists, names))
+}
+
+fn to_f64(m: &Matrix) -> Array2<f64> {
+    m.values().mapv(f64::from)
+}
+
+fn named(values: Array2<f64>, rows: Vec<String>, cols: Vec<String>) -> Result<Matrix> {
+    Matrix::new(values.mapv(|v| v as f32)).with_names(Some(rows), Some(cols))
+}
+
+fn names_or_numbers(names: Option<&[String]>, n: usize) -> Vec<String> {
+    names.map_or_else(|| (0..n).map(|i| i.to_string()).collect(), <[String]>::to_vec)
+}
+
+fn pair_matrix(input: &Dynamic, options: Map) -> Result<Matrix> {
+    let opts = Options::new("genres::pair_counts", options, &["normalize"])?;
+    let how = crate::cluster::Normalize::parse(opts.string("normalize")?.as_deref().unwrap_or("count"))?;
+    let (lists, names) = genre_input(input, "genres::pair_counts")?;
+    let counts = crate::cluster::pair_counts(&lists, &names);
+    let values = crate::cluster::normalize(&counts, lists.len(), how);
+    named(values, names.clone(), names)
+}
+
+#[export_module]
+pub mod genres_module {
+    use rhai::{Dynamic, INT, Map, NativeCallContext};
+
+    use super::{CoClusterHandle, genre_input, pair_matrix, to_f64, names_or_numbers};
+    use crate::api::convert::{Options, RhaiResult, located};
+    use crate::api::session_rng;
+    use crate::error::Error;
+    use crate::matrix::Matrix;
+
+    /// The seed's genre × genre co-occurrence counts: for every movie each
+    /// unordered pair of its genres counted in both cells, and each genre
+    /// with itself on the diagonal (so the diagonal is the genre's count).
+    /// Rows and columns carry the genre names (the order of `Labels`, else sorted).
+    ///
+    /// Arguments: `genres` — `Labels`, `Movies` or an array of genre lists.
+    ///
+    /// Errors: anything else.
+    ///
+    /// ```rhai
+    /// let m = genres::pair_counts([["Crime", "Action"], ["Drama"], ["Action", "Drama"]]);
+    /// assert_eq(m.names(), ["Action", "Crime", "Drama"]);
+    /// assert_eq(m.row(0), [2.0, 1.0, 1.0]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn pair_counts(ctx: NativeCallContext, genres: Dynamic) -> RhaiResult<Matrix> {
+        located(&ctx, || pair_matrix(&genres, Map::new()))
+    }
+
+    /// Co-occurrence in another form: `normalize` is `"count"`,
+    /// `"conditional"` (row r, column c: P(c | r)), `"lift"`
+    /// (P(r, c) / (P(r)·P(c))) or `"pmi"` (ln lift, 0 where a pair never occurs).
+    ///
+    /// Errors: an unknown option or normalisation.
+    ///
+    /// ```rhai
+    /// let m = genres::pair_counts([["Crime", "Action"], ["Action"]], #{ normalize: "conditional" });
+    /// assert_eq(m.row(1), [1.0, 1.0]);     // every Crime movie is an Action movie
+    /// ```
+    #[rhai_fn(name = "pair_counts", return_raw)]
+    pub fn pair_counts_with(ctx: NativeCallContext, genres: Dynamic, options: Map) -> RhaiResult<Matrix> {
+        located(&ctx, || pair_matrix(&genres, options))
+    }
+
+    /// Genre -> number of movies that have it.
+    ///
+    /// ```rhai
+    /// assert_eq(genres::frequencies([["Drama"], ["Drama", "War"]]), #{ Drama: 2, War: 1 });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn frequencies(ctx: NativeCallContext, genres: Dynamic) -> RhaiResult<Map> {
+        located(&ctx, || {
+            let (lists, names) = genre_input(&genres, "genres::frequencies")?;
+            let counts = crate::cluster::pair_counts(&lists, &names);
+            Ok(names
+                .iter()
+                .zip(counts.diag())
+                .map(|(n, c)| (n.as_str().into(), Dynamic::from_int(*c as INT)))
+                .collect())
+        })
+    }
+
+    /// Spectral co-clustering (Dhillon 2001), scikit-learn's
+    /// `SpectralCoclustering`: An = R^-1/2 A C^-1/2, singular vectors
+    /// 2..=1+⌈log2 k⌉ scaled and stacked, k-means (linfa-clustering, seeded,
+    /// `n_init` restarts). The SVD is exact (what scikit-learn's `randomized`
+    /// and `arpack` approximate); clusters are numbered by first appearance.
+    ///
+    /// Arguments: `matrix`; `options` — `n_clusters` (default 3), `seed`
+    /// (default: drawn from the session seed), `n_init` (10), `svd_method`
+    /// (`"randomized"`, `"arpack"` or `"exact"`: all exact here).
+    ///
+    /// Errors: n_clusters below 2 or above the smaller side; an all-zero row
+    /// or column; a negative, NaN or infinite value; an unknown option.
+    ///
+    /// ```rhai
+    /// let m = data::matrix([[9, 8, 0, 1], [8, 9, 1, 0], [0, 1, 9, 8], [1, 0, 8, 9]]);
+    /// let cc = genres::cocluster(m, #{ n_clusters: 2, seed: 0 });
+    /// assert_eq(cc.row_labels(), [0, 0, 1, 1]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn cocluster(ctx: NativeCallContext, matrix: Matrix, options: Map) -> RhaiResult<CoClusterHandle> {
+        located(&ctx, || {
+            let opts = Options::new("genres::cocluster", options, &["n_clusters", "seed", "n_init", "svd_method"])?;
+            match opts.string("svd_method")?.as_deref() {
+                None | Some("randomized" | "arpack" | "exact") => {}
+                Some(other) => {
+                    return Err(Error::invalid(format!(
+                        "genres::cocluster: svd_method must be \"randomized\", \"arpack\" or \"exact\", got \"{other}\""
+                    )));
+                }
+            }
+            let k = opts.count("n_clusters")?.unwrap_or(3);
+            let seed = match opts.count("seed")? {
+                Some(s) => s as u64,
+                None => session_rng(&ctx)?.borrow_mut().derive_seed(),
+            };
+            let result = crate::cluster::cocluster(&to_f64(&matrix), k, opts.count("n_init")?.unwrap_or(10), seed)?;
+            Ok(CoClusterHandle {
+                result,
+                row_names: names_or_numbers(matrix.row_names().or(matrix.col_names()).filter(|n| n.len() == matrix.rows()), matrix.rows()),
+                col_names: names_or_numbers(matrix.col_names(), matrix.cols()),
+            })
+        })
+    }
+
+    /// Genre counts per group: `keys` holds one group per movie (a year, a
+    /// month, a decade; `()` leaves the movie out). Returns `#{ groups,
+    /// movies, counts, share, skipped }`: the sorted groups, movies per group,
+    /// genre -> count per group, genre -> share of the group's movies, and
+    /// how many movies had no group.
+    ///
+    /// Errors: `keys` of another length than the movies.
+    ///
+    /// ```rhai
+    /// let g = genres::group_counts([["Drama"], ["Drama", "War"], ["War"]], [1990, 1990, ()]);
+    /// assert_eq(g.groups, [1990]);
+    /// assert_eq(g.share.War, [0.5]);
+    /// assert_eq(g.skipped, 1);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn group_counts(ctx: NativeCallContext, genres: Dynamic, keys: rhai::Array) -> RhaiResult<Map> {
+        located(&ctx, || super::group_counts_of(&genres, &keys))
+    }
+}
+
+fn group_counts_of(genres: &Dynamic, keys: &Array) -> Result<Map> {
+    let (lists, names) = genre_input(genres, "genres::group_counts")?;
+    if keys.len() != lists.len() {
+        return Err(Error::invalid(format!(
+            "genres::group_counts: {} keys for {} movies; give one key per movie",
+            keys.len(),
+            lists.len()
+        )));
+    }
+    let key_text = |k: &Dynamic| if k.is_unit() { None } else { Some(k.to_string()) };
+    // Groups sorted numerically when they are numbers, else as text.
+    let mut groups: Vec<Dynamic> = Vec::new();
+    for k in keys.iter().filter(|k| !k.is_unit()) {
+        if !groups.iter().any(|g| g.to_string() == k.to_string()) {
+            groups.push(k.clone());
+        }
+    }
+    groups.sort_by(|a, b| match (a.as_int(), b.as_int()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.to_string().cmp(&b.to_string()),
+    });
+    let position: std::collections::HashMap<String, usize> =
+        groups.iter().enumerate().map(|(i, g)| (g.to_string(), i)).collect();
+    let mut totals = vec![0i64; groups.len()];
+    let mut counts = vec![vec![0i64; groups.len()]; names.len()];
+    let index: std::collections::HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let mut skipped = 0;
+    for (list, key) in lists.iter().zip(keys) {
+        let Some(g) = key_text(key).and_then(|k| position.get(&k).copied()) else {
+            skipped += 1;
+            continue;
+        };
+        totals[g] += 1;
+        for genre in list {
+            if let Some(&j) = index.get(genre.as_str()) {
+                counts[j][g] += 1;
+            }
+        }
+    }
+    let mut out = Map::new();
+    let ints = |v: &[i64]| -> Dynamic { Dynamic::from_array(v.iter().map(|&x| Dynamic::from_int(x)).collect()) };
+    out.insert("groups".into(), Dynamic::from_array(groups));
+    out.insert("movies".into(), ints(&totals));
+    let mut count_map = Map::new();
+    let mut share_map = Map::new();
+    for (name, row) in names.iter().zip(&counts) {
+        count_map.insert(name.as_str().into(), ints(row));
+        let shares: Array = row
+            .iter()
+            .zip(&totals)
+            .map(|(&c, &t)| Dynamic::from_float(if t == 0 { 0.0 } else { c as f64 / t as f64 }))
+            .collect();
+        share_map.insert(name.as_str().into(), Dynamic::from_array(shares));
+    }
+    out.insert("counts".into(), Dynamic::from_map(count_map));
+    out.insert("share".into(), Dynamic::from_map(share_map));
+    out.insert("skipped".into(), Dynamic::from_int(skipped));
+    Ok(out)
+}
+
+fn ints(v: &[usize]) -> Array {
+    v.iter().map(|&x| Dynamic::from_int(x as rhai::INT)).collect()
+}
+
+#[export_module]
+pub mod cocluster_methods {
+    use rhai::{Array, Dynamic, Map};
+
+    use super::{CoClusterHandle, ints, named, to_f64};
+    use crate::api::convert::{RhaiResult, string_array};
+    use crate::cluster::{CoClustering, reorder};
+    use crate::error::Error;
+    use crate::matrix::Matrix;
+
+    /// The cluster of each row (`row_labels_`).
+    #[rhai_fn(global, name = "row_labels", pure)]
+    pub fn row_labels(cc: &mut CoClusterHandle) -> Array {
+        ints(&cc.result.row_labels)
+    }
+
+    /// The cluster of each column (`column_labels_`).
+    #[rhai_fn(global, name = "column_labels", pure)]
+    pub fn column_labels(cc: &mut CoClusterHandle) -> Array {
+        ints(&cc.result.column_labels)
+    }
+
+    /// Row and column positions grouped by cluster: `#{ rows, columns }`.
+    #[rhai_fn(global, name = "order", pure)]
+    pub fn order(cc: &mut CoClusterHandle) -> Map {
+        let k = cc.result.n_clusters;
+        let mut m = Map::new();
+        m.insert("rows".into(), Dynamic::from_array(ints(&CoClustering::order(&cc.result.row_labels, k))));
+        m.insert("columns".into(), Dynamic::from_array(ints(&CoClustering::order(&cc.result.column_labels, k))));
+        m
+    }
+
+    /// The number of rows in each cluster, in cluster order: the diagonal
+    /// blocks of `reorder(matrix)` (for `plot::heatmap`'s `blocks`).
+    ///
+    /// ```rhai
+    /// let m = data::matrix([[9, 8, 0], [8, 9, 1], [0, 1, 9]]);
+    /// assert_eq(genres::cocluster(m, #{ n_clusters: 2, seed: 0 }).block_sizes(), [2, 1]);
+    /// ```
+    #[rhai_fn(global, name = "block_sizes", pure)]
+    pub fn block_sizes(cc: &mut CoClusterHandle) -> Array {
+        (0..cc.result.n_clusters)
+            .map(|c| Dynamic::from_int(cc.result.row_labels.iter().filter(|&&l| l == c).count() as rhai::INT))
+            .collect()
+    }
+
+    /// One `#{ rows, columns }` of names per cluster.
+    ///
+    /// ```rhai
+    /// let m = genres::pair_counts([["Crime", "Thriller"], ["Crime", "Thriller"], ["Family", "Animation"], ["Animation", "Family"]]);
+    /// let cc = genres::cocluster(m, #{ n_clusters: 2, seed: 1 });
+    /// assert_eq(cc.biclusters()[0].rows, ["Animation", "Family"]);
+    /// ```
+    #[rhai_fn(global, name = "biclusters", pure)]
+    pub fn biclusters(cc: &mut CoClusterHandle) -> Array {
+        (0..cc.result.n_clusters)
+            .map(|c| {
+                let pick = |labels: &[usize], names: &[String]| {
+                    string_array(labels.iter().zip(names).filter(|(l, _)| **l == c).map(|(_, n)| n.as_str()))
+                };
+                let mut m = Map::new();
+                m.insert("rows".into(), Dynamic::from_array(pick(&cc.result.row_labels, &cc.row_names)));
+                m.insert("columns".into(), Dynamic::from_array(pick(&cc.result.column_labels, &cc.col_names)));
+                Dynamic::from_map(m)
+            })
+            .collect()
+    }
+
+    /// `matrix` with rows and columns grouped by cluster (names follow).
+    ///
+    /// Errors: a matrix of another shape than the one co-clustered.
+    #[rhai_fn(global, name = "reorder", return_raw, pure)]
+    pub fn reorder_matrix(cc: &mut CoClusterHandle, matrix: Matrix) -> RhaiResult<Matrix> {
+        let (r, c) = (cc.result.row_labels.len(), cc.result.column_labels.len());
+        if (matrix.rows(), matrix.cols()) != (r, c) {
+            return Err(Error::invalid(format!(
+                "reorder: the matrix is {} × {} but the co-clustering is of a {r} × {c} matrix",
+                matrix.rows(),
+                matrix.cols()
+            ))
+            .into());
+        }
+        let k = cc.result.n_clusters;
+        let rows = CoClustering::order(&cc.result.row_labels, k);
+        let cols = CoClustering::order(&cc.result.column_labels, k);
+        let values = reorder(&to_f64(&matrix), &rows, &cols);
+        let row_names = rows.iter().map(|&i| cc.row_names[i].clone()).collect();
+        let col_names = cols.iter().map(|&j| cc.col_names[j].clone()).collect();
+        Ok(named(values, row_names, col_names)?)
+    }
+
+    /// The clusters as lists of names.
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn describe(cc: &mut CoClusterHandle) -> String {
+        let mut out = format!(
+            "CoClustering: {} clusters of a {} × {} matrix",
+            cc.result.n_clusters,
+            cc.row_names.len(),
+            cc.col_names.len()
+        );
+        for c in 0..cc.result.n_clusters {
+            let rows: Vec<&str> = cc.result.row_labels.iter().zip(&cc.row_names).filter(|(l, _)| **l == c).map(|(_, n)| n.as_str()).collect();
+            out.push_str(&format!("\n  {c}: {}", rows.join(", ")));
+        }
+        out
+    }
+}
+
+fn size_option(opts: &Options, default: (u32, u32)) -> Result<(u32, u32)> {
+    match opts.get("size") {
+        None => Ok(default),
+        Some(v) => {
+            let bad = || Error::invalid(format!("{}: option 'size' must be [width, height] in pixels", opts.function()));
+            let pair = v.read_lock::<Array>().ok_or_else(bad)?;
+            let ints: Vec<i64> = pair.iter().filter_map(|x| x.as_int().ok()).collect();
+            match ints.as_slice() {
+                [w, h] if pair.len() == 2 && *w > 0 && *h > 0 => Ok((*w as u32, *h as u32)),
+                _ => Err(bad()),
+            }
+        }
+    }
+}
+
+fn path_option(opts: &Options) -> Result<String> {
+    opts.string("path")?.ok_or_else(|| {
+        Error::invalid(format!("{}: option 'path' is required (a .png or .svg file)", opts.function()))
+    })
+}
+
+fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
+    let opts = Options::new(
+        "plot::heatmap",
+        options,
+        &["labels", "row_labels", "col_labels", "title", "path", "colormap", "annotate", "size", "log_scale", "blocks"],
+    )?;
+    let (r, c) = (matrix.rows(), matrix.cols());
+    if let Some(((i, j), v)) = matrix.values().indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::invalid(format!("plot::heatmap: value [{i}, {j}] is {v}; a heatmap needs finite values")));
+    }
+    let check = |names: Vec<String>, n: usize, what: &str| {
+        if names.len() == n {
+            Ok(names)
+        } else {
+            Err(Error::invalid(format!("plot::heatmap: {} {what} labels for {n} {what}s", names.len())))
+        }
+    };
+    let (row_labels, col_labels) = match opts.strings("labels")? {
+        Some(both) => {
+            if r != c {
+                return Err(Error::invalid(format!(
+                    "plot::heatmap: 'labels' names both axes, but the matrix is not square ({r} × {c}); use row_labels and col_labels"
+                )));
+            }
+            (check(both.clone(), r, "row")?, check(both, c, "column")?)
+        }
+        None => (
+            check(opts.strings("row_labels")?.unwrap_or_else(|| names_or_numbers(matrix.row_names().or(matrix.col_names().filter(|_| r == c)), r)), r, "row")?,
+            check(opts.strings("col_labels")?.unwrap_or_else(|| names_or_numbers(matrix.col_names(), c)), c, "column")?,
+        ),
+    };
+    let path = path_option(&opts)?;
+    let values = to_f64(matrix);
+    let figure = crate::plot::Heatmap {
+        values: &values,
+        row_labels,
+        col_labels,
+        title: opts.string("title")?.unwrap_or_default(),
+        colormap: crate::plot::colormap(opts.string("colormap")?.as_deref().unwrap_or("viridis"))?,
+        annotate: opts.boolean("annotate")?.unwrap_or(false),
+        log_scale: opts.boolean("log_scale")?.unwrap_or(false),
+        blocks: match opts.get("blocks") {
+            None => Vec::new(),
+            Some(v) => v
+                .read_lock::<Array>()
+                .map(|a| crate::api::convert::numbers(&a, "plot::heatmap: option 'blocks'"))
+                .transpose()?
+                .ok_or_else(|| Error::invalid("plot::heatmap: option 'blocks' must be an array of block sizes"))?
+                .into_iter()
+                .map(|b| b.max(0.0) as usize)
+                .collect(),
+        },
+    };
+    // Room for the labels plus about 40 × 34 pixels a cell.
+    let default = ((260 + 40 * c as u32).clamp(400, 2400), (220 + 34 * r as u32).clamp(300, 2400));
+    let size = size_option(&opts, default)?;
+    crate::plot::save(&figure, Path::new(&path), size)?;
+    Ok(path)
+}
+
+#[export_module]
+pub mod plot_module {
+    use rhai::{Array, Map, NativeCallContext};
+
+    use super::{heatmap_of, path_option, size_option};
+    use crate::api::convert::{Options, RhaiResult, located, numbers, strings};
+    use crate::error::Error;
+    use crate::matrix::Matrix;
+
+    /// A heatmap of `matrix` with every row and column labelled (column
+    /// labels rotated), a colour bar and, with `annotate`, each cell's value.
+    /// PNG or SVG by the extension of `path`. Returns the path.
+    ///
+    /// Arguments: `options` — `path` (required), `title`, `labels` (both axes
+    /// of a square matrix; default the matrix's names), `row_labels`,
+    /// `col_labels`, `colormap` (`"viridis"`, `"blues"`, `"magma"`,
+    /// `"greys"`), `annotate`, `log_scale` (colour by ln(1 + value)), `blocks`
+    /// (sizes of diagonal blocks to outline, e.g. `cc.block_sizes()`), `size`
+    /// (`[width, height]` in pixels).
+    ///
+    /// Errors: no path; an extension other than .png/.svg; a folder that does
+    /// not exist; label counts that do not match; `labels` on a non-square
+    /// matrix; NaN or infinite values; an unknown colormap or option.
+    ///
+    /// ```rhai
+    /// let m = genres::pair_counts([["Crime", "Action"], ["Drama"], ["Action", "Drama"]]);
+    /// let path = plot::heatmap(m, #{ path: data::temp_path("pairs.svg"), title: "Genre pairs", annotate: true });
+    /// assert(path.ends_with("pairs.svg"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn heatmap(ctx: NativeCallContext, matrix: Matrix, options: Map) -> RhaiResult<String> {
+        located(&ctx, || heatmap_of(&matrix, options))
+    }
+
+    /// Horizontal bars, one per label, in the order given. Returns the path.
+    ///
+    /// Arguments: `counts` — numbers; `labels` — one per count; `options` —
+    /// `path` (required), `title`, `size`, `color` (`[r, g, b]`).
+    ///
+    /// Errors: counts and labels of different lengths; no counts; a bad path.
+    ///
+    /// ```rhai
+    /// let path = plot::bar([3372, 2767, 1790], ["Drama", "Comedy", "Thriller"], #{ path: data::temp_path("bars.png") });
+    /// assert(path.ends_with("bars.png"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn bar(ctx: NativeCallContext, counts: Array, labels: Array, options: Map) -> RhaiResult<String> {
+        located(&ctx, || {
+            let opts = Options::new("plot::bar", options, &["path", "title", "size", "color"])?;
+            let values = numbers(&counts, "plot::bar: counts")?;
+            let labels = strings(&labels, "plot::bar: labels")?;
+            if values.is_empty() || values.len() != labels.len() {
+                return Err(Error::invalid(format!(
+                    "plot::bar: {} counts and {} labels; give one label per count (at least one)",
+                    values.len(),
+                    labels.len()
+                )));
+            }
+            let color = match opts.get("color") {
+                None => (49, 104, 142),
+                Some(v) => {
+                    let rgb = v.read_lock::<Array>().map(|a| numbers(&a, "plot::bar: option 'color'")).transpose()?.unwrap_or_default();
+                    match rgb.as_slice() {
+                        [r, g, b] => (*r as u8, *g as u8, *b as u8),
+                        _ => return Err(Error::invalid("plot::bar: option 'color' must be [r, g, b]")),
+                    }
+                }
+            };
+            let path = path_option(&opts)?;
+            let size = size_option(&opts, (800, (80 + 28 * values.len() as u32).clamp(300, 2400)))?;
+            let figure = crate::plot::Bars { values, labels, title: opts.string("title")?.unwrap_or_default(), color };
+            crate::plot::save(&figure, std::path::Path::new(&path), size)?;
+            Ok(path)
+        })
+    }
+
+    /// Lines over a numeric x axis: `series` maps a name to its y values, one
+    /// per `x`. Returns the path.
+    ///
+    /// Arguments: `x` — numbers; `series` — name -> array of numbers;
+    /// `options` — `path` (required), `title`, `x_label`, `y_label`, `size`.
+    ///
+    /// Errors: a series of another length than `x`; no series; a bad path.
+    ///
+    /// ```rhai
+    /// let path = plot::line([1990, 2000, 2010], #{ Drama: [0.5, 0.45, 0.4], War: [0.05, 0.03, 0.02] },
+    ///                       #{ path: data::temp_path("share.svg"), y_label: "share of movies" });
+    /// assert(path.ends_with("share.svg"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn line(ctx: NativeCallContext, x: Array, series: Map, options: Map) -> RhaiResult<String> {
+        located(&ctx, || {
+            let opts = Options::new("plot::line", options, &["path", "title", "x_label", "y_label", "size"])?;
+            let xs = numbers(&x, "plot::line: x")?;
+            if series.is_empty() {
+                return Err(Error::invalid("plot::line: no series to draw"));
+            }
+            let mut lines = Vec::new();
+            for (name, ys) in &series {
+                let ys = ys
+                    .read_lock::<Array>()
+                    .map(|a| numbers(&a, &format!("plot::line: series '{name}'")))
+                    .transpose()?
+                    .ok_or_else(|| Error::invalid(format!("plot::line: series '{name}' must be an array of numbers")))?;
+                if ys.len() != xs.len() {
+                    return Err(Error::invalid(format!(
+                        "plot::line: series '{name}' has {} values for {} x values",
+                        ys.len(),
+                        xs.len()
+                    )));
+                }
+                lines.push((name.to_string(), xs.iter().copied().zip(ys).collect()));
+            }
+            let path = path_option(&opts)?;
+            let size = size_option(&opts, (900, 560))?;
+            let figure = crate::plot::Lines {
+                series: lines,
+                title: opts.string("title")?.unwrap_or_default(),
+                x_label: opts.string("x_label")?.unwrap_or_default(),
+                y_label: opts.string("y_label")?.unwrap_or_default(),
+            };
+            crate::plot::save(&figure, std::path::Path::new(&path), size)?;
+            Ok(path)
+        })
+    }
+}
