@@ -8,7 +8,9 @@ use genrelab::Session;
 fn run(code: &str) -> Option<String> {
     let data = common::shared_data("genres test")?;
     let (mut s, _) = Session::capturing(Ok(data));
-    let v = s.eval(code, "test").unwrap_or_else(|e| panic!("{}", e.render()));
+    let v = s
+        .eval(code, "test")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
     s.display(&v)
 }
 
@@ -52,9 +54,18 @@ fn cocluster_partition_matches_sklearn() {
     let Some(shown) = run(code) else { return };
     let runs: Vec<Vec<Vec<String>>> = serde_json::from_str(&shown).unwrap();
     let mut expected: Vec<Vec<&str>> = vec![
-        vec!["Action", "Crime", "Horror", "Mystery", "Science Fiction", "Thriller"],
+        vec![
+            "Action",
+            "Crime",
+            "Horror",
+            "Mystery",
+            "Science Fiction",
+            "Thriller",
+        ],
         vec!["Documentary"],
-        vec!["Comedy", "Drama", "History", "Music", "Romance", "War", "Western"],
+        vec![
+            "Comedy", "Drama", "History", "Music", "Romance", "War", "Western",
+        ],
         vec!["Foreign"],
         vec!["Adventure", "Animation", "Family", "Fantasy", "TV Movie"],
     ];
@@ -76,42 +87,98 @@ fn bad_matrices_and_paths_give_clear_errors() {
     let d = dir.path().display();
     let square = "data::matrix([[3, 1], [1, 2]])";
     let cases = [
-        (format!("genres::cocluster({square}, #{{ n_clusters: 3 }})"), "n_clusters must be between 2 and 2".to_string()),
-        ("genres::cocluster(data::matrix([[1, 2], [0, 0]]), #{ n_clusters: 2 })".into(), "row 1 is all zeros".into()),
-        ("genres::cocluster(data::matrix([[1, 2], [3, -1]]), #{ n_clusters: 2 })".into(), "needs non-negative values".into()),
-        ("genres::cocluster(data::matrix([[1, 2], [3, 4]]), #{ k: 2 })".into(), "unknown option 'k'".into()),
-        (format!("plot::heatmap(data::matrix([[1, 2, 3], [4, 5, 6]]), #{{ labels: [\"a\", \"b\"], path: \"{d}/x.png\" }})"), "not square (2 × 3)".into()),
-        (format!("plot::heatmap({square}, #{{ path: \"{d}/x.jpg\" }})"), "unknown file extension '.jpg'; use one of: .png, .svg".into()),
-        (format!("plot::heatmap({square}, #{{ path: \"{d}/missing/x.png\" }})"), "does not exist".into()),
-        (format!("plot::heatmap({square}, #{{ title: \"t\" }})"), "option 'path' is required".into()),
-        (format!("plot::heatmap({square}, #{{ path: \"{d}/x.png\", colormap: \"jet\" }})"), "unknown colormap 'jet'".into()),
-        (format!("plot::heatmap({square}, #{{ path: \"{d}/x.png\", row_labels: [\"a\"] }})"), "1 row labels for 2 rows".into()),
-        (format!("plot::bar([1, 2], [\"a\"], #{{ path: \"{d}/b.png\" }})"), "2 counts and 1 labels".into()),
-        (format!("plot::line([1, 2], #{{ a: [1] }}, #{{ path: \"{d}/l.png\" }})"), "series 'a' has 1 values for 2 x values".into()),
-        ("genres::pair_counts(42)".into(), "expected Labels, Movies or an array of genre lists".into()),
-        ("genres::pair_counts([[\"a\"]], #{ normalize: \"z\" })".into(), "unknown normalize 'z'".into()),
-        ("genres::group_counts([[\"a\"], [\"b\"]], [1])".into(), "1 keys for 2 movies".into()),
+        (
+            format!("genres::cocluster({square}, #{{ n_clusters: 3 }})"),
+            "n_clusters must be between 2 and 2".to_string(),
+        ),
+        (
+            "genres::cocluster(data::matrix([[1, 2], [0, 0]]), #{ n_clusters: 2 })".into(),
+            "row 1 is all zeros".into(),
+        ),
+        (
+            "genres::cocluster(data::matrix([[1, 2], [3, -1]]), #{ n_clusters: 2 })".into(),
+            "needs non-negative values".into(),
+        ),
+        (
+            "genres::cocluster(data::matrix([[1, 2], [3, 4]]), #{ k: 2 })".into(),
+            "unknown option 'k'".into(),
+        ),
+        (
+            format!(
+                "plot::heatmap(data::matrix([[1, 2, 3], [4, 5, 6]]), #{{ labels: [\"a\", \"b\"], path: \"{d}/x.png\" }})"
+            ),
+            "not square (2 × 3)".into(),
+        ),
+        (
+            format!("plot::heatmap({square}, #{{ path: \"{d}/x.jpg\" }})"),
+            "unknown file extension '.jpg'; use one of: .png, .svg".into(),
+        ),
+        (
+            format!("plot::heatmap({square}, #{{ path: \"{d}/missing/x.png\" }})"),
+            "does not exist".into(),
+        ),
+        (
+            format!("plot::heatmap({square}, #{{ title: \"t\" }})"),
+            "option 'path' is required".into(),
+        ),
+        (
+            format!("plot::heatmap({square}, #{{ path: \"{d}/x.png\", colormap: \"jet\" }})"),
+            "unknown colormap 'jet'".into(),
+        ),
+        (
+            format!("plot::heatmap({square}, #{{ path: \"{d}/x.png\", row_labels: [\"a\"] }})"),
+            "1 row labels for 2 rows".into(),
+        ),
+        (
+            format!("plot::bar([1, 2], [\"a\"], #{{ path: \"{d}/b.png\" }})"),
+            "2 counts and 1 labels".into(),
+        ),
+        (
+            format!("plot::line([1, 2], #{{ a: [1] }}, #{{ path: \"{d}/l.png\" }})"),
+            "series 'a' has 1 values for 2 x values".into(),
+        ),
+        (
+            "genres::pair_counts(42)".into(),
+            "expected Labels, Movies or an array of genre lists".into(),
+        ),
+        (
+            "genres::pair_counts([[\"a\"]], #{ normalize: \"z\" })".into(),
+            "unknown normalize 'z'".into(),
+        ),
+        (
+            "genres::group_counts([[\"a\"], [\"b\"]], [1])".into(),
+            "1 keys for 2 movies".into(),
+        ),
     ];
     for (code, expected) in cases {
         let msg = error_of(&code);
-        assert!(msg.contains(&expected), "{code}\n  gave: {msg}\n  expected: {expected}");
+        assert!(
+            msg.contains(&expected),
+            "{code}\n  gave: {msg}\n  expected: {expected}"
+        );
         assert!(msg.starts_with("error: t:1:"), "no position: {msg}");
     }
     // NaN never reaches a figure or the clustering.
-    let (mut s, _) = Session::capturing(Err("no data".into()));
-    let nan = s
-        .eval(&format!("let m = data::matrix([[1.0, 2.0]]); plot::heatmap(data::load_matrix(\"{d}/nope.npy\"), #{{ path: \"{d}/n.png\" }})"), "t")
-        .map(|_| ())
-        .unwrap_err()
-        .render();
-    assert!(nan.contains("nope.npy"), "{nan}");
+    let nan = "data::matrix([[parse_float(\"NaN\"), 1.0], [1.0, 1.0]])";
+    let msg = error_of(&format!("plot::heatmap({nan}, #{{ path: \"{d}/n.png\" }})"));
+    assert!(
+        msg.contains("value [0, 0] is NaN; a heatmap needs finite values"),
+        "{msg}"
+    );
+    let msg = error_of(&format!("genres::cocluster({nan}, #{{ n_clusters: 2 }})"));
+    assert!(
+        msg.contains("value [0, 0] is NaN; the matrix must be finite"),
+        "{msg}"
+    );
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 0, "failed plots leave no files behind");
 }
 
 #[test]
 fn heatmaps_render_every_label() {
-    let Some(data) = common::shared_data("heatmaps_render_every_label") else { return };
+    let Some(data) = common::shared_data("heatmaps_render_every_label") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (mut s, _) = Session::capturing(Ok(data));
     let code = format!(
@@ -120,12 +187,24 @@ fn heatmaps_render_every_label() {
          plot::heatmap(m, #{{ path: \"{0}/h.png\" }});",
         dir.path().display()
     );
-    let _ = s.eval(&code, "t").unwrap_or_else(|e| panic!("{}", e.render()));
+    let _ = s
+        .eval(&code, "t")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
     let svg = std::fs::read_to_string(dir.path().join("h.svg")).unwrap();
-    for genre in ["Action", "Science Fiction", "TV Movie", "Western", "Foreign"] {
+    for genre in [
+        "Action",
+        "Science Fiction",
+        "TV Movie",
+        "Western",
+        "Foreign",
+    ] {
         // Each genre labels a row and a column.
         let shown = svg.lines().filter(|l| l.trim() == genre).count();
         assert!(shown >= 2, "{genre} is shown {shown} times in the SVG");
     }
-    assert!(std::fs::read(dir.path().join("h.png")).unwrap().starts_with(b"\x89PNG"));
+    assert!(
+        std::fs::read(dir.path().join("h.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
 }

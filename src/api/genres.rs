@@ -25,7 +25,13 @@ pub struct CoClusterHandle {
 fn genre_input(value: &Dynamic, what: &str) -> Result<(Vec<Vec<String>>, Vec<String>)> {
     if let Some(labels) = value.read_lock::<Labels>() {
         let lists = (0..labels.rows())
-            .map(|i| labels.row_names(i).into_iter().map(str::to_string).collect())
+            .map(|i| {
+                labels
+                    .row_names(i)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            })
             .collect();
         return Ok((lists, labels.names().to_vec()));
     }
@@ -52,12 +58,16 @@ fn named(values: Array2<f64>, rows: Vec<String>, cols: Vec<String>) -> Result<Ma
 }
 
 fn names_or_numbers(names: Option<&[String]>, n: usize) -> Vec<String> {
-    names.map_or_else(|| (0..n).map(|i| i.to_string()).collect(), <[String]>::to_vec)
+    names.map_or_else(
+        || (0..n).map(|i| i.to_string()).collect(),
+        <[String]>::to_vec,
+    )
 }
 
 fn pair_matrix(input: &Dynamic, options: Map) -> Result<Matrix> {
     let opts = Options::new("genres::pair_counts", options, &["normalize"])?;
-    let how = crate::cluster::Normalize::parse(opts.string("normalize")?.as_deref().unwrap_or("count"))?;
+    let how =
+        crate::cluster::Normalize::parse(opts.string("normalize")?.as_deref().unwrap_or("count"))?;
     let (lists, names) = genre_input(input, "genres::pair_counts")?;
     let counts = crate::cluster::pair_counts(&lists, &names);
     let values = crate::cluster::normalize(&counts, lists.len(), how);
@@ -68,7 +78,7 @@ fn pair_matrix(input: &Dynamic, options: Map) -> Result<Matrix> {
 pub mod genres_module {
     use rhai::{Dynamic, INT, Map, NativeCallContext};
 
-    use super::{CoClusterHandle, genre_input, pair_matrix, to_f64, names_or_numbers};
+    use super::{CoClusterHandle, genre_input, names_or_numbers, pair_matrix, to_f64};
     use crate::api::convert::{Options, RhaiResult, located};
     use crate::api::session_rng;
     use crate::error::Error;
@@ -104,7 +114,11 @@ pub mod genres_module {
     /// assert_eq(m.row(1), [1.0, 1.0]);     // every Crime movie is an Action movie
     /// ```
     #[rhai_fn(name = "pair_counts", return_raw)]
-    pub fn pair_counts_with(ctx: NativeCallContext, genres: Dynamic, options: Map) -> RhaiResult<Matrix> {
+    pub fn pair_counts_with(
+        ctx: NativeCallContext,
+        genres: Dynamic,
+        options: Map,
+    ) -> RhaiResult<Matrix> {
         located(&ctx, || pair_matrix(&genres, options))
     }
 
@@ -145,9 +159,17 @@ pub mod genres_module {
     /// assert_eq(cc.row_labels(), [0, 0, 1, 1]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn cocluster(ctx: NativeCallContext, matrix: Matrix, options: Map) -> RhaiResult<CoClusterHandle> {
+    pub fn cocluster(
+        ctx: NativeCallContext,
+        matrix: Matrix,
+        options: Map,
+    ) -> RhaiResult<CoClusterHandle> {
         located(&ctx, || {
-            let opts = Options::new("genres::cocluster", options, &["n_clusters", "seed", "n_init", "svd_method"])?;
+            let opts = Options::new(
+                "genres::cocluster",
+                options,
+                &["n_clusters", "seed", "n_init", "svd_method"],
+            )?;
             match opts.string("svd_method")?.as_deref() {
                 None | Some("randomized" | "arpack" | "exact") => {}
                 Some(other) => {
@@ -161,10 +183,21 @@ pub mod genres_module {
                 Some(s) => s as u64,
                 None => session_rng(&ctx)?.borrow_mut().derive_seed(),
             };
-            let result = crate::cluster::cocluster(&to_f64(&matrix), k, opts.count("n_init")?.unwrap_or(10), seed)?;
+            let result = crate::cluster::cocluster(
+                &to_f64(&matrix),
+                k,
+                opts.count("n_init")?.unwrap_or(10),
+                seed,
+            )?;
             Ok(CoClusterHandle {
                 result,
-                row_names: names_or_numbers(matrix.row_names().or(matrix.col_names()).filter(|n| n.len() == matrix.rows()), matrix.rows()),
+                row_names: names_or_numbers(
+                    matrix
+                        .row_names()
+                        .or(matrix.col_names())
+                        .filter(|n| n.len() == matrix.rows()),
+                    matrix.rows(),
+                ),
                 col_names: names_or_numbers(matrix.col_names(), matrix.cols()),
             })
         })
@@ -185,7 +218,11 @@ pub mod genres_module {
     /// assert_eq(g.skipped, 1);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn group_counts(ctx: NativeCallContext, genres: Dynamic, keys: rhai::Array) -> RhaiResult<Map> {
+    pub fn group_counts(
+        ctx: NativeCallContext,
+        genres: Dynamic,
+        keys: rhai::Array,
+    ) -> RhaiResult<Map> {
         located(&ctx, || super::group_counts_of(&genres, &keys))
     }
 }
@@ -199,7 +236,13 @@ fn group_counts_of(genres: &Dynamic, keys: &Array) -> Result<Map> {
             lists.len()
         )));
     }
-    let key_text = |k: &Dynamic| if k.is_unit() { None } else { Some(k.to_string()) };
+    let key_text = |k: &Dynamic| {
+        if k.is_unit() {
+            None
+        } else {
+            Some(k.to_string())
+        }
+    };
     // Groups sorted numerically when they are numbers, else as text.
     let mut groups: Vec<Dynamic> = Vec::new();
     for k in keys.iter().filter(|k| !k.is_unit()) {
@@ -211,11 +254,18 @@ fn group_counts_of(genres: &Dynamic, keys: &Array) -> Result<Map> {
         (Ok(x), Ok(y)) => x.cmp(&y),
         _ => a.to_string().cmp(&b.to_string()),
     });
-    let position: std::collections::HashMap<String, usize> =
-        groups.iter().enumerate().map(|(i, g)| (g.to_string(), i)).collect();
+    let position: std::collections::HashMap<String, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.to_string(), i))
+        .collect();
     let mut totals = vec![0i64; groups.len()];
     let mut counts = vec![vec![0i64; groups.len()]; names.len()];
-    let index: std::collections::HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let index: std::collections::HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let mut skipped = 0;
     for (list, key) in lists.iter().zip(keys) {
         let Some(g) = key_text(key).and_then(|k| position.get(&k).copied()) else {
@@ -230,7 +280,9 @@ fn group_counts_of(genres: &Dynamic, keys: &Array) -> Result<Map> {
         }
     }
     let mut out = Map::new();
-    let ints = |v: &[i64]| -> Dynamic { Dynamic::from_array(v.iter().map(|&x| Dynamic::from_int(x)).collect()) };
+    let ints = |v: &[i64]| -> Dynamic {
+        Dynamic::from_array(v.iter().map(|&x| Dynamic::from_int(x)).collect())
+    };
     out.insert("groups".into(), Dynamic::from_array(groups));
     out.insert("movies".into(), ints(&totals));
     let mut count_map = Map::new();
@@ -251,7 +303,9 @@ fn group_counts_of(genres: &Dynamic, keys: &Array) -> Result<Map> {
 }
 
 fn ints(v: &[usize]) -> Array {
-    v.iter().map(|&x| Dynamic::from_int(x as rhai::INT)).collect()
+    v.iter()
+        .map(|&x| Dynamic::from_int(x as rhai::INT))
+        .collect()
 }
 
 #[export_module]
@@ -281,8 +335,14 @@ pub mod cocluster_methods {
     pub fn order(cc: &mut CoClusterHandle) -> Map {
         let k = cc.result.n_clusters;
         let mut m = Map::new();
-        m.insert("rows".into(), Dynamic::from_array(ints(&CoClustering::order(&cc.result.row_labels, k))));
-        m.insert("columns".into(), Dynamic::from_array(ints(&CoClustering::order(&cc.result.column_labels, k))));
+        m.insert(
+            "rows".into(),
+            Dynamic::from_array(ints(&CoClustering::order(&cc.result.row_labels, k))),
+        );
+        m.insert(
+            "columns".into(),
+            Dynamic::from_array(ints(&CoClustering::order(&cc.result.column_labels, k))),
+        );
         m
     }
 
@@ -296,7 +356,11 @@ pub mod cocluster_methods {
     #[rhai_fn(global, name = "block_sizes", pure)]
     pub fn block_sizes(cc: &mut CoClusterHandle) -> Array {
         (0..cc.result.n_clusters)
-            .map(|c| Dynamic::from_int(cc.result.row_labels.iter().filter(|&&l| l == c).count() as rhai::INT))
+            .map(|c| {
+                Dynamic::from_int(
+                    cc.result.row_labels.iter().filter(|&&l| l == c).count() as rhai::INT
+                )
+            })
             .collect()
     }
 
@@ -312,11 +376,23 @@ pub mod cocluster_methods {
         (0..cc.result.n_clusters)
             .map(|c| {
                 let pick = |labels: &[usize], names: &[String]| {
-                    string_array(labels.iter().zip(names).filter(|(l, _)| **l == c).map(|(_, n)| n.as_str()))
+                    string_array(
+                        labels
+                            .iter()
+                            .zip(names)
+                            .filter(|(l, _)| **l == c)
+                            .map(|(_, n)| n.as_str()),
+                    )
                 };
                 let mut m = Map::new();
-                m.insert("rows".into(), Dynamic::from_array(pick(&cc.result.row_labels, &cc.row_names)));
-                m.insert("columns".into(), Dynamic::from_array(pick(&cc.result.column_labels, &cc.col_names)));
+                m.insert(
+                    "rows".into(),
+                    Dynamic::from_array(pick(&cc.result.row_labels, &cc.row_names)),
+                );
+                m.insert(
+                    "columns".into(),
+                    Dynamic::from_array(pick(&cc.result.column_labels, &cc.col_names)),
+                );
                 Dynamic::from_map(m)
             })
             .collect()
@@ -355,7 +431,14 @@ pub mod cocluster_methods {
             cc.col_names.len()
         );
         for c in 0..cc.result.n_clusters {
-            let rows: Vec<&str> = cc.result.row_labels.iter().zip(&cc.row_names).filter(|(l, _)| **l == c).map(|(_, n)| n.as_str()).collect();
+            let rows: Vec<&str> = cc
+                .result
+                .row_labels
+                .iter()
+                .zip(&cc.row_names)
+                .filter(|(l, _)| **l == c)
+                .map(|(_, n)| n.as_str())
+                .collect();
             out.push_str(&format!("\n  {c}: {}", rows.join(", ")));
         }
         out
@@ -366,7 +449,12 @@ fn size_option(opts: &Options, default: (u32, u32)) -> Result<(u32, u32)> {
     match opts.get("size") {
         None => Ok(default),
         Some(v) => {
-            let bad = || Error::invalid(format!("{}: option 'size' must be [width, height] in pixels", opts.function()));
+            let bad = || {
+                Error::invalid(format!(
+                    "{}: option 'size' must be [width, height] in pixels",
+                    opts.function()
+                ))
+            };
             let pair = v.read_lock::<Array>().ok_or_else(bad)?;
             let ints: Vec<i64> = pair.iter().filter_map(|x| x.as_int().ok()).collect();
             match ints.as_slice() {
@@ -379,7 +467,10 @@ fn size_option(opts: &Options, default: (u32, u32)) -> Result<(u32, u32)> {
 
 fn path_option(opts: &Options) -> Result<String> {
     opts.string("path")?.ok_or_else(|| {
-        Error::invalid(format!("{}: option 'path' is required (a .png or .svg file)", opts.function()))
+        Error::invalid(format!(
+            "{}: option 'path' is required (a .png or .svg file)",
+            opts.function()
+        ))
     })
 }
 
@@ -387,17 +478,33 @@ fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
     let opts = Options::new(
         "plot::heatmap",
         options,
-        &["labels", "row_labels", "col_labels", "title", "path", "colormap", "annotate", "size", "log_scale", "blocks"],
+        &[
+            "labels",
+            "row_labels",
+            "col_labels",
+            "title",
+            "path",
+            "colormap",
+            "annotate",
+            "size",
+            "log_scale",
+            "blocks",
+        ],
     )?;
     let (r, c) = (matrix.rows(), matrix.cols());
     if let Some(((i, j), v)) = matrix.values().indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::invalid(format!("plot::heatmap: value [{i}, {j}] is {v}; a heatmap needs finite values")));
+        return Err(Error::invalid(format!(
+            "plot::heatmap: value [{i}, {j}] is {v}; a heatmap needs finite values"
+        )));
     }
     let check = |names: Vec<String>, n: usize, what: &str| {
         if names.len() == n {
             Ok(names)
         } else {
-            Err(Error::invalid(format!("plot::heatmap: {} {what} labels for {n} {what}s", names.len())))
+            Err(Error::invalid(format!(
+                "plot::heatmap: {} {what} labels for {n} {what}s",
+                names.len()
+            )))
         }
     };
     let (row_labels, col_labels) = match opts.strings("labels")? {
@@ -410,8 +517,22 @@ fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
             (check(both.clone(), r, "row")?, check(both, c, "column")?)
         }
         None => (
-            check(opts.strings("row_labels")?.unwrap_or_else(|| names_or_numbers(matrix.row_names().or(matrix.col_names().filter(|_| r == c)), r)), r, "row")?,
-            check(opts.strings("col_labels")?.unwrap_or_else(|| names_or_numbers(matrix.col_names(), c)), c, "column")?,
+            check(
+                opts.strings("row_labels")?.unwrap_or_else(|| {
+                    names_or_numbers(
+                        matrix.row_names().or(matrix.col_names().filter(|_| r == c)),
+                        r,
+                    )
+                }),
+                r,
+                "row",
+            )?,
+            check(
+                opts.strings("col_labels")?
+                    .unwrap_or_else(|| names_or_numbers(matrix.col_names(), c)),
+                c,
+                "column",
+            )?,
         ),
     };
     let path = path_option(&opts)?;
@@ -430,14 +551,19 @@ fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
                 .read_lock::<Array>()
                 .map(|a| crate::api::convert::numbers(&a, "plot::heatmap: option 'blocks'"))
                 .transpose()?
-                .ok_or_else(|| Error::invalid("plot::heatmap: option 'blocks' must be an array of block sizes"))?
+                .ok_or_else(|| {
+                    Error::invalid("plot::heatmap: option 'blocks' must be an array of block sizes")
+                })?
                 .into_iter()
                 .map(|b| b.max(0.0) as usize)
                 .collect(),
         },
     };
     // Room for the labels plus about 40 × 34 pixels a cell.
-    let default = ((260 + 40 * c as u32).clamp(400, 2400), (220 + 34 * r as u32).clamp(300, 2400));
+    let default = (
+        (260 + 40 * c as u32).clamp(400, 2400),
+        (220 + 34 * r as u32).clamp(300, 2400),
+    );
     let size = size_option(&opts, default)?;
     crate::plot::save(&figure, Path::new(&path), size)?;
     Ok(path)
@@ -489,7 +615,12 @@ pub mod plot_module {
     /// assert(path.ends_with("bars.png"));
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn bar(ctx: NativeCallContext, counts: Array, labels: Array, options: Map) -> RhaiResult<String> {
+    pub fn bar(
+        ctx: NativeCallContext,
+        counts: Array,
+        labels: Array,
+        options: Map,
+    ) -> RhaiResult<String> {
         located(&ctx, || {
             let opts = Options::new("plot::bar", options, &["path", "title", "size", "color"])?;
             let values = numbers(&counts, "plot::bar: counts")?;
@@ -504,16 +635,32 @@ pub mod plot_module {
             let color = match opts.get("color") {
                 None => (49, 104, 142),
                 Some(v) => {
-                    let rgb = v.read_lock::<Array>().map(|a| numbers(&a, "plot::bar: option 'color'")).transpose()?.unwrap_or_default();
+                    let rgb = v
+                        .read_lock::<Array>()
+                        .map(|a| numbers(&a, "plot::bar: option 'color'"))
+                        .transpose()?
+                        .unwrap_or_default();
                     match rgb.as_slice() {
                         [r, g, b] => (*r as u8, *g as u8, *b as u8),
-                        _ => return Err(Error::invalid("plot::bar: option 'color' must be [r, g, b]")),
+                        _ => {
+                            return Err(Error::invalid(
+                                "plot::bar: option 'color' must be [r, g, b]",
+                            ));
+                        }
                     }
                 }
             };
             let path = path_option(&opts)?;
-            let size = size_option(&opts, (800, (80 + 28 * values.len() as u32).clamp(300, 2400)))?;
-            let figure = crate::plot::Bars { values, labels, title: opts.string("title")?.unwrap_or_default(), color };
+            let size = size_option(
+                &opts,
+                (800, (80 + 28 * values.len() as u32).clamp(300, 2400)),
+            )?;
+            let figure = crate::plot::Bars {
+                values,
+                labels,
+                title: opts.string("title")?.unwrap_or_default(),
+                color,
+            };
             crate::plot::save(&figure, std::path::Path::new(&path), size)?;
             Ok(path)
         })
@@ -535,7 +682,11 @@ pub mod plot_module {
     #[rhai_fn(return_raw)]
     pub fn line(ctx: NativeCallContext, x: Array, series: Map, options: Map) -> RhaiResult<String> {
         located(&ctx, || {
-            let opts = Options::new("plot::line", options, &["path", "title", "x_label", "y_label", "size"])?;
+            let opts = Options::new(
+                "plot::line",
+                options,
+                &["path", "title", "x_label", "y_label", "size"],
+            )?;
             let xs = numbers(&x, "plot::line: x")?;
             if series.is_empty() {
                 return Err(Error::invalid("plot::line: no series to draw"));
@@ -546,7 +697,11 @@ pub mod plot_module {
                     .read_lock::<Array>()
                     .map(|a| numbers(&a, &format!("plot::line: series '{name}'")))
                     .transpose()?
-                    .ok_or_else(|| Error::invalid(format!("plot::line: series '{name}' must be an array of numbers")))?;
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "plot::line: series '{name}' must be an array of numbers"
+                        ))
+                    })?;
                 if ys.len() != xs.len() {
                     return Err(Error::invalid(format!(
                         "plot::line: series '{name}' has {} values for {} x values",

@@ -354,7 +354,10 @@ pub(crate) fn record_map(movies: &Movies, i: usize) -> Map {
 }
 
 /// Part `k` (0 year, 1 month) of each release date, `()` where unparsable.
-pub(crate) fn date_parts(movies: &Movies, k: usize) -> Result<rhai::Array, Box<rhai::EvalAltResult>> {
+pub(crate) fn date_parts(
+    movies: &Movies,
+    k: usize,
+) -> Result<rhai::Array, Box<rhai::EvalAltResult>> {
     let dates = movies.release_dates().ok_or_else(|| {
         crate::Error::invalid("this table has no release_date column (use data::movies(path, #{ release_date: \"...\" }))")
     })?;

@@ -11,11 +11,17 @@ use crate::error::{Error, Result};
 /// its genres in both cells, and each genre with itself on the diagonal.
 /// Genres outside `names` are skipped.
 pub fn pair_counts<S: AsRef<str>>(lists: &[Vec<S>], names: &[String]) -> Array2<f64> {
-    let index: std::collections::HashMap<&str, usize> =
-        names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let index: std::collections::HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let mut counts = Array2::zeros((names.len(), names.len()));
     for list in lists {
-        let ids: Vec<usize> = list.iter().filter_map(|g| index.get(g.as_ref()).copied()).collect();
+        let ids: Vec<usize> = list
+            .iter()
+            .filter_map(|g| index.get(g.as_ref()).copied())
+            .collect();
         for (k, &a) in ids.iter().enumerate() {
             counts[[a, a]] += 1.0;
             for &b in &ids[k + 1..] {
@@ -83,7 +89,10 @@ pub fn symmetric_eigen(mut a: Array2<f64>) -> (Vec<f64>, Array2<f64>) {
     let n = a.nrows();
     let mut v = Array2::eye(n);
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[[i, j]] * a[[i, j]]).sum();
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[[i, j]] * a[[i, j]])
+            .sum();
         let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
         if off <= 1e-30 * scale {
             break;
@@ -136,7 +145,10 @@ pub fn singular_vectors(a: &Array2<f64>, n: usize, discard: usize) -> (Array2<f6
             ui /= sigma;
         }
         // svd_flip(u_based_decision=True): the largest |u| entry is positive.
-        let pivot = ui.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        let pivot = ui
+            .iter()
+            .copied()
+            .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
         let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
         u.column_mut(k).assign(&(&ui * sign));
         v.column_mut(k).assign(&(&vi * sign));
@@ -169,7 +181,9 @@ fn check(data: &Array2<f64>, k: usize) -> Result<()> {
         return Err(Error::invalid("cocluster: the matrix is empty"));
     }
     if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::invalid(format!("cocluster: value [{i}, {j}] is {v}; the matrix must be finite")));
+        return Err(Error::invalid(format!(
+            "cocluster: value [{i}, {j}] is {v}; the matrix must be finite"
+        )));
     }
     if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| **v < 0.0) {
         return Err(Error::invalid(format!(
@@ -201,18 +215,28 @@ pub fn cocluster(data: &Array2<f64>, k: usize, n_init: usize, seed: u64) -> Resu
     use rand::SeedableRng;
 
     check(data, k)?;
-    let row_diag: Vec<f64> = data.sum_axis(Axis(1)).iter().map(|s| 1.0 / s.sqrt()).collect();
-    let col_diag: Vec<f64> = data.sum_axis(Axis(0)).iter().map(|s| 1.0 / s.sqrt()).collect();
-    let an = Array2::from_shape_fn(data.raw_dim(), |(i, j)| row_diag[i] * data[[i, j]] * col_diag[j]);
+    let row_diag: Vec<f64> = data
+        .sum_axis(Axis(1))
+        .iter()
+        .map(|s| 1.0 / s.sqrt())
+        .collect();
+    let col_diag: Vec<f64> = data
+        .sum_axis(Axis(0))
+        .iter()
+        .map(|s| 1.0 / s.sqrt())
+        .collect();
+    let an = Array2::from_shape_fn(data.raw_dim(), |(i, j)| {
+        row_diag[i] * data[[i, j]] * col_diag[j]
+    });
     let n_sv = 1 + (k as f64).log2().ceil() as usize;
     let (u, v) = singular_vectors(&an, n_sv, 1);
     let (rows, cols) = data.dim();
     let mut z = Array2::zeros((rows + cols, u.ncols()));
-    for i in 0..rows {
-        z.row_mut(i).assign(&(&u.row(i) * row_diag[i]));
+    for (i, d) in row_diag.iter().enumerate() {
+        z.row_mut(i).assign(&(&u.row(i) * *d));
     }
-    for j in 0..cols {
-        z.row_mut(rows + j).assign(&(&v.row(j) * col_diag[j]));
+    for (j, d) in col_diag.iter().enumerate() {
+        z.row_mut(rows + j).assign(&(&v.row(j) * *d));
     }
     let rng = rand_xoshiro::Xoshiro256Plus::seed_from_u64(seed);
     let dataset = linfa::DatasetBase::from(z.clone());
@@ -245,7 +269,9 @@ pub fn cocluster(data: &Array2<f64>, k: usize, n_init: usize, seed: u64) -> Resu
 
 /// `data` with rows and columns permuted by `row_order` / `col_order`.
 pub fn reorder(data: &Array2<f64>, row_order: &[usize], col_order: &[usize]) -> Array2<f64> {
-    Array2::from_shape_fn((row_order.len(), col_order.len()), |(i, j)| data[[row_order[i], col_order[j]]])
+    Array2::from_shape_fn((row_order.len(), col_order.len()), |(i, j)| {
+        data[[row_order[i], col_order[j]]]
+    })
 }
 
 /// Adjusted Rand index of two labelings (for tests and comparisons).
@@ -262,7 +288,11 @@ pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> f64 {
     let sum_b: f64 = table.sum_axis(Axis(0)).iter().map(|&n| comb(n)).sum();
     let expected = sum_a * sum_b / comb(a.len() as f64);
     let max = 0.5 * (sum_a + sum_b);
-    if max == expected { 1.0 } else { (sum_cells - expected) / (max - expected) }
+    if max == expected {
+        1.0
+    } else {
+        (sum_cells - expected) / (max - expected)
+    }
 }
 
 #[cfg(test)]
@@ -272,8 +302,15 @@ mod tests {
 
     #[test]
     fn pair_counts_follow_list2pairs() {
-        let names: Vec<String> = ["Action", "Crime", "Drama"].iter().map(|s| s.to_string()).collect();
-        let lists = vec![vec!["Crime", "Action"], vec!["Drama"], vec!["Action", "Drama", "Crime"]];
+        let names: Vec<String> = ["Action", "Crime", "Drama"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let lists = vec![
+            vec!["Crime", "Action"],
+            vec!["Drama"],
+            vec!["Action", "Drama", "Crime"],
+        ];
         let m = pair_counts(&lists, &names);
         assert_eq!(m, array![[2.0, 2.0, 1.0], [2.0, 2.0, 1.0], [1.0, 1.0, 2.0]]);
         let cond = normalize(&m, 3, Normalize::Conditional);
@@ -286,7 +323,9 @@ mod tests {
     fn jacobi_diagonalises() {
         let a = array![[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 1.0]];
         let (values, vectors) = symmetric_eigen(a.clone());
-        let back = vectors.dot(&Array2::from_diag(&ndarray::Array1::from(values))).dot(&vectors.t());
+        let back = vectors
+            .dot(&Array2::from_diag(&ndarray::Array1::from(values)))
+            .dot(&vectors.t());
         assert!((&back - &a).iter().all(|d| d.abs() < 1e-10));
     }
 
@@ -306,11 +345,26 @@ mod tests {
     #[test]
     fn bad_matrices_are_errors() {
         let zero_row = array![[1.0, 2.0], [0.0, 0.0]];
-        assert!(cocluster(&zero_row, 2, 1, 0).unwrap_err().to_string().contains("row 1 is all zeros"));
+        assert!(
+            cocluster(&zero_row, 2, 1, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("row 1 is all zeros")
+        );
         let nan = array![[1.0, f64::NAN], [1.0, 1.0]];
-        assert!(cocluster(&nan, 2, 1, 0).unwrap_err().to_string().contains("must be finite"));
+        assert!(
+            cocluster(&nan, 2, 1, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("must be finite")
+        );
         let ok = array![[1.0, 2.0], [2.0, 1.0]];
-        assert!(cocluster(&ok, 3, 1, 0).unwrap_err().to_string().contains("between 2 and 2"));
+        assert!(
+            cocluster(&ok, 3, 1, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("between 2 and 2")
+        );
     }
 
     // sklearn.metrics.adjusted_rand_score([0,0,1,1],[1,1,0,0]) -> 1.0; ([0,0,1,1],[0,1,0,1]) -> -0.5

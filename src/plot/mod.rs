@@ -27,16 +27,38 @@ fn register_font() {
 /// Colour maps as anchor colours, interpolated linearly (matplotlib's values).
 pub fn colormap(name: &str) -> Result<&'static [(u8, u8, u8)]> {
     const VIRIDIS: &[(u8, u8, u8)] = &[
-        (68, 1, 84), (72, 40, 120), (62, 74, 137), (49, 104, 142), (38, 130, 142),
-        (31, 158, 137), (53, 183, 121), (110, 206, 88), (181, 222, 43), (253, 231, 37),
+        (68, 1, 84),
+        (72, 40, 120),
+        (62, 74, 137),
+        (49, 104, 142),
+        (38, 130, 142),
+        (31, 158, 137),
+        (53, 183, 121),
+        (110, 206, 88),
+        (181, 222, 43),
+        (253, 231, 37),
     ];
     const BLUES: &[(u8, u8, u8)] = &[
-        (247, 251, 255), (222, 235, 247), (198, 219, 239), (158, 202, 225), (107, 174, 214),
-        (66, 146, 198), (33, 113, 181), (8, 81, 156), (8, 48, 107),
+        (247, 251, 255),
+        (222, 235, 247),
+        (198, 219, 239),
+        (158, 202, 225),
+        (107, 174, 214),
+        (66, 146, 198),
+        (33, 113, 181),
+        (8, 81, 156),
+        (8, 48, 107),
     ];
     const MAGMA: &[(u8, u8, u8)] = &[
-        (0, 0, 4), (28, 16, 68), (79, 18, 123), (129, 37, 129), (181, 54, 122),
-        (229, 80, 100), (251, 135, 97), (254, 194, 135), (252, 253, 191),
+        (0, 0, 4),
+        (28, 16, 68),
+        (79, 18, 123),
+        (129, 37, 129),
+        (181, 54, 122),
+        (229, 80, 100),
+        (251, 135, 97),
+        (254, 194, 135),
+        (252, 253, 191),
     ];
     const GREYS: &[(u8, u8, u8)] = &[(255, 255, 255), (0, 0, 0)];
     match name {
@@ -51,7 +73,11 @@ pub fn colormap(name: &str) -> Result<&'static [(u8, u8, u8)]> {
 }
 
 fn color_at(map: &[(u8, u8, u8)], t: f64) -> RGBColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let pos = t * (map.len() - 1) as f64;
     let i = (pos.floor() as usize).min(map.len() - 2);
     let f = pos - i as f64;
@@ -62,7 +88,10 @@ fn color_at(map: &[(u8, u8, u8)], t: f64) -> RGBColor {
 
 /// Something that can draw itself on any plotters backend.
 pub trait Figure {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String>;
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String>;
 }
 
 fn drawing_error<E: std::fmt::Debug>(e: E) -> String {
@@ -80,17 +109,31 @@ pub fn save(figure: &impl Figure, path: &Path, size: (u32, u32)) -> Result<PathB
             size.0, size.1
         )));
     }
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !folder.is_dir() {
-        return Err(Error::file(path, format!("cannot write: folder '{}' does not exist", folder.display())));
+        return Err(Error::file(
+            path,
+            format!("cannot write: folder '{}' does not exist", folder.display()),
+        ));
     }
-    let temp = folder.join(format!(".{}.tmp{}.{ext}", path.file_stem().unwrap_or_default().to_string_lossy(), std::process::id()));
+    let temp = folder.join(format!(
+        ".{}.tmp{}.{ext}",
+        path.file_stem().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
     let drawn = if ext == "png" {
         let area = BitMapBackend::new(&temp, size).into_drawing_area();
-        figure.draw(&area).and_then(|()| area.present().map_err(drawing_error))
+        figure
+            .draw(&area)
+            .and_then(|()| area.present().map_err(drawing_error))
     } else {
         let area = SVGBackend::new(&temp, size).into_drawing_area();
-        figure.draw(&area).and_then(|()| area.present().map_err(drawing_error))
+        figure
+            .draw(&area)
+            .and_then(|()| area.present().map_err(drawing_error))
     };
     match drawn {
         Ok(()) => std::fs::rename(&temp, path).map_err(|e| Error::io(path, e))?,
@@ -103,7 +146,8 @@ pub fn save(figure: &impl Figure, path: &Path, size: (u32, u32)) -> Result<PathB
 }
 
 fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, size: f64) -> u32 {
-    area.estimate_text_size(text, &TextStyle::from((FONT, size).into_font())).map_or(text.len() as u32 * 7, |(w, _)| w)
+    area.estimate_text_size(text, &TextStyle::from((FONT, size).into_font()))
+        .map_or(text.len() as u32 * 7, |(w, _)| w)
 }
 
 /// A matrix as coloured cells with every row and column labelled.
@@ -121,9 +165,8 @@ pub struct Heatmap<'a> {
 }
 
 fn format_cell(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e6 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
+    // Whole numbers and large values without decimals, small fractions with two.
+    if (v == v.trunc() && v.abs() < 1e6) || v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
@@ -131,26 +174,59 @@ fn format_cell(v: f64) -> String {
 }
 
 impl Figure for Heatmap<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
         area.fill(&WHITE).map_err(drawing_error)?;
         let (width, height) = area.dim_in_pixel();
         let (rows, cols) = self.values.dim();
         let label_size = 13.0;
-        let left = self.row_labels.iter().map(|l| text_width(area, l, label_size)).max().unwrap_or(0) + 12;
-        let bottom = self.col_labels.iter().map(|l| text_width(area, l, label_size)).max().unwrap_or(0) + 12;
+        let left = self
+            .row_labels
+            .iter()
+            .map(|l| text_width(area, l, label_size))
+            .max()
+            .unwrap_or(0)
+            + 12;
+        let bottom = self
+            .col_labels
+            .iter()
+            .map(|l| text_width(area, l, label_size))
+            .max()
+            .unwrap_or(0)
+            + 12;
         let top = if self.title.is_empty() { 12 } else { 44 };
         let right = 100;
         let grid_w = width.saturating_sub(left + right).max(cols as u32);
         let grid_h = height.saturating_sub(top + bottom).max(rows as u32);
         let cw = grid_w as f64 / cols as f64;
         let ch = grid_h as f64 / rows as f64;
-        let shade = |v: f64| if self.log_scale { v.max(0.0).ln_1p() } else { v };
-        let (lo, hi) = self.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(shade(v)), b.max(shade(v))));
+        let shade = |v: f64| {
+            if self.log_scale {
+                v.max(0.0).ln_1p()
+            } else {
+                v
+            }
+        };
+        let (lo, hi) = self
+            .values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(shade(v)), b.max(shade(v)))
+            });
         let span = if hi > lo { hi - lo } else { 1.0 };
-        let at = |x: f64, y: f64| (left as i32 + x.round() as i32, top as i32 + y.round() as i32);
+        let at = |x: f64, y: f64| {
+            (
+                left as i32 + x.round() as i32,
+                top as i32 + y.round() as i32,
+            )
+        };
         if !self.title.is_empty() {
-            let style = TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
-            area.draw_text(&self.title, &style, ((width / 2) as i32, 22)).map_err(drawing_error)?;
+            let style =
+                TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+            area.draw_text(&self.title, &style, ((width / 2) as i32, 22))
+                .map_err(drawing_error)?;
         }
         let cell_font = (ch.min(cw) * 0.35).clamp(7.0, 14.0);
         for i in 0..rows {
@@ -158,27 +234,50 @@ impl Figure for Heatmap<'_> {
                 let v = self.values[[i, j]];
                 let t = (shade(v) - lo) / span;
                 let color = color_at(self.colormap, t);
-                let rect = Rectangle::new([at(j as f64 * cw, i as f64 * ch), at((j + 1) as f64 * cw, (i + 1) as f64 * ch)], color.filled());
+                let rect = Rectangle::new(
+                    [
+                        at(j as f64 * cw, i as f64 * ch),
+                        at((j + 1) as f64 * cw, (i + 1) as f64 * ch),
+                    ],
+                    color.filled(),
+                );
                 area.draw(&rect).map_err(drawing_error)?;
                 if self.annotate {
-                    let luminance = 0.299 * f64::from(color.0) + 0.587 * f64::from(color.1) + 0.114 * f64::from(color.2);
+                    let luminance = 0.299 * f64::from(color.0)
+                        + 0.587 * f64::from(color.1)
+                        + 0.114 * f64::from(color.2);
                     let ink = if luminance < 128.0 { WHITE } else { BLACK };
-                    let style = TextStyle::from((FONT, cell_font).into_font()).color(&ink).pos(Pos::new(HPos::Center, VPos::Center));
-                    area.draw_text(&format_cell(v), &style, at((j as f64 + 0.5) * cw, (i as f64 + 0.5) * ch)).map_err(drawing_error)?;
+                    let style = TextStyle::from((FONT, cell_font).into_font())
+                        .color(&ink)
+                        .pos(Pos::new(HPos::Center, VPos::Center));
+                    area.draw_text(
+                        &format_cell(v),
+                        &style,
+                        at((j as f64 + 0.5) * cw, (i as f64 + 0.5) * ch),
+                    )
+                    .map_err(drawing_error)?;
                 }
             }
         }
         let mut start = 0usize;
         for &size in &self.blocks {
             let end = (start + size).min(rows.min(cols));
-            let outline = Rectangle::new([at(start as f64 * cw, start as f64 * ch), at(end as f64 * cw, end as f64 * ch)], WHITE.stroke_width(3));
+            let outline = Rectangle::new(
+                [
+                    at(start as f64 * cw, start as f64 * ch),
+                    at(end as f64 * cw, end as f64 * ch),
+                ],
+                WHITE.stroke_width(3),
+            );
             area.draw(&outline).map_err(drawing_error)?;
             start = end;
         }
-        let row_style = TextStyle::from((FONT, label_size).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+        let row_style = TextStyle::from((FONT, label_size).into_font())
+            .pos(Pos::new(HPos::Right, VPos::Center));
         for (i, label) in self.row_labels.iter().enumerate() {
             let (_, y) = at(0.0, (i as f64 + 0.5) * ch);
-            area.draw_text(label, &row_style, (left as i32 - 6, y)).map_err(drawing_error)?;
+            area.draw_text(label, &row_style, (left as i32 - 6, y))
+                .map_err(drawing_error)?;
         }
         // Column labels read downwards, starting just below the grid.
         let col_style = TextStyle::from((FONT, label_size).into_font())
@@ -186,7 +285,8 @@ impl Figure for Heatmap<'_> {
             .pos(Pos::new(HPos::Left, VPos::Center));
         for (j, label) in self.col_labels.iter().enumerate() {
             let (x, _) = at((j as f64 + 0.5) * cw, 0.0);
-            area.draw_text(label, &col_style, (x, (top + grid_h) as i32 + 6)).map_err(drawing_error)?;
+            area.draw_text(label, &col_style, (x, (top + grid_h) as i32 + 6))
+                .map_err(drawing_error)?;
         }
         // Colour bar with its range.
         let bar_x = (left + grid_w + 24) as i32;
@@ -195,16 +295,32 @@ impl Figure for Heatmap<'_> {
             let y0 = top as f64 + grid_h as f64 * (1.0 - (k + 1) as f64 / steps as f64);
             let y1 = top as f64 + grid_h as f64 * (1.0 - k as f64 / steps as f64);
             let color = color_at(self.colormap, (k as f64 + 0.5) / steps as f64);
-            area.draw(&Rectangle::new([(bar_x, y0.floor() as i32), (bar_x + 18, y1.ceil() as i32)], color.filled()))
-                .map_err(drawing_error)?;
-        }
-        area.draw(&Rectangle::new([(bar_x, top as i32), (bar_x + 18, (top + grid_h) as i32)], BLACK.stroke_width(1)))
+            area.draw(&Rectangle::new(
+                [(bar_x, y0.floor() as i32), (bar_x + 18, y1.ceil() as i32)],
+                color.filled(),
+            ))
             .map_err(drawing_error)?;
-        let tick_style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        }
+        area.draw(&Rectangle::new(
+            [(bar_x, top as i32), (bar_x + 18, (top + grid_h) as i32)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(drawing_error)?;
+        let tick_style =
+            TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         let unshade = |s: f64| if self.log_scale { s.exp_m1() } else { s };
-        for (frac, value) in [(0.0, unshade(lo)), (0.5, unshade(lo + span / 2.0)), (1.0, unshade(hi))] {
+        for (frac, value) in [
+            (0.0, unshade(lo)),
+            (0.5, unshade(lo + span / 2.0)),
+            (1.0, unshade(hi)),
+        ] {
             let y = top as f64 + grid_h as f64 * (1.0 - frac);
-            area.draw_text(&format_cell(value), &tick_style, (bar_x + 24, y.round() as i32)).map_err(drawing_error)?;
+            area.draw_text(
+                &format_cell(value),
+                &tick_style,
+                (bar_x + 24, y.round() as i32),
+            )
+            .map_err(drawing_error)?;
         }
         Ok(())
     }
@@ -219,34 +335,57 @@ pub struct Bars {
 }
 
 impl Figure for Bars {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
         area.fill(&WHITE).map_err(drawing_error)?;
         let (width, height) = area.dim_in_pixel();
         let label_size = 13.0;
-        let left = self.labels.iter().map(|l| text_width(area, l, label_size)).max().unwrap_or(0) + 12;
+        let left = self
+            .labels
+            .iter()
+            .map(|l| text_width(area, l, label_size))
+            .max()
+            .unwrap_or(0)
+            + 12;
         let top = if self.title.is_empty() { 12 } else { 44 };
         let right = 80;
         let plot_w = width.saturating_sub(left + right).max(1) as f64;
         let plot_h = height.saturating_sub(top + 12).max(1) as f64;
         let n = self.values.len().max(1) as f64;
         let step = plot_h / n;
-        let max = self.values.iter().copied().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+        let max = self
+            .values
+            .iter()
+            .copied()
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
         if !self.title.is_empty() {
-            let style = TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
-            area.draw_text(&self.title, &style, ((width / 2) as i32, 22)).map_err(drawing_error)?;
+            let style =
+                TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
+            area.draw_text(&self.title, &style, ((width / 2) as i32, 22))
+                .map_err(drawing_error)?;
         }
         let color = RGBColor(self.color.0, self.color.1, self.color.2);
-        let label_style = TextStyle::from((FONT, label_size).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
-        let value_style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let label_style = TextStyle::from((FONT, label_size).into_font())
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        let value_style =
+            TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         for (k, (label, &v)) in self.labels.iter().zip(&self.values).enumerate() {
             let y0 = top as f64 + k as f64 * step + step * 0.15;
             let y1 = top as f64 + (k + 1) as f64 * step - step * 0.15;
             let x1 = left as f64 + plot_w * (v.max(0.0) / max);
-            area.draw(&Rectangle::new([(left as i32, y0 as i32), (x1.round() as i32, y1 as i32)], color.filled()))
-                .map_err(drawing_error)?;
+            area.draw(&Rectangle::new(
+                [(left as i32, y0 as i32), (x1.round() as i32, y1 as i32)],
+                color.filled(),
+            ))
+            .map_err(drawing_error)?;
             let mid = ((y0 + y1) / 2.0) as i32;
-            area.draw_text(label, &label_style, (left as i32 - 6, mid)).map_err(drawing_error)?;
-            area.draw_text(&format_cell(v), &value_style, (x1.round() as i32 + 6, mid)).map_err(drawing_error)?;
+            area.draw_text(label, &label_style, (left as i32 - 6, mid))
+                .map_err(drawing_error)?;
+            area.draw_text(&format_cell(v), &value_style, (x1.round() as i32 + 6, mid))
+                .map_err(drawing_error)?;
         }
         Ok(())
     }
@@ -261,11 +400,21 @@ pub struct Lines {
 }
 
 impl Figure for Lines {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
         area.fill(&WHITE).map_err(drawing_error)?;
         let points = self.series.iter().flat_map(|(_, p)| p.iter());
-        let (x0, x1, y1) = points.fold((f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |(a, b, c), &(x, y)| (a.min(x), b.max(x), c.max(y)));
-        let (x0, x1) = if x0 < x1 { (x0, x1) } else { (x0 - 1.0, x0 + 1.0) };
+        let (x0, x1, y1) = points.fold(
+            (f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY),
+            |(a, b, c), &(x, y)| (a.min(x), b.max(x), c.max(y)),
+        );
+        let (x0, x1) = if x0 < x1 {
+            (x0, x1)
+        } else {
+            (x0 - 1.0, x0 + 1.0)
+        };
         let y1 = if y1 > 0.0 { y1 * 1.1 } else { 1.0 };
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, (FONT, 20))
@@ -285,10 +434,15 @@ impl Figure for Lines {
         for (k, (name, points)) in self.series.iter().enumerate() {
             let color = Palette99::pick(k).to_rgba();
             chart
-                .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))
                 .map_err(drawing_error)?
                 .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -326,12 +480,25 @@ mod tests {
         let svg = save(&fig, &dir.path().join("h.svg"), (400, 300)).unwrap();
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.contains("Science Fiction"), "labels are in the SVG");
-        let msg = save(&fig, &dir.path().join("h.jpg"), (400, 300)).unwrap_err().to_string();
+        let msg = save(&fig, &dir.path().join("h.jpg"), (400, 300))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("unknown file extension '.jpg'"), "{msg}");
-        let msg = save(&fig, Path::new("/no/such/dir/h.png"), (400, 300)).unwrap_err().to_string();
+        let msg = save(&fig, Path::new("/no/such/dir/h.png"), (400, 300))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("does not exist"), "{msg}");
         assert!(colormap("jet").is_err());
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp")).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".tmp")
+            })
+            .collect();
         assert!(leftovers.is_empty());
     }
 }
