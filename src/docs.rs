@@ -124,6 +124,12 @@ fn script_type(rust: &str) -> String {
         "FnPtr" => "function",
         "()" => "",
         "HelpText" => "Help",
+        // Script-facing wrappers are registered under their script names.
+        "VectorizerHandle" => "Vectorizer",
+        "TfidfHandle" => "Tfidf",
+        "SvmHandle" => "Svm",
+        "NbHandle" => "NaiveBayes",
+        "CoClusterHandle" => "CoClustering",
         other => other,
     }
     .to_string()
@@ -296,11 +302,7 @@ pub fn help(docs: &[FunctionDoc], query: &str) -> Result<HelpText> {
     }
     let matches: Vec<&FunctionDoc> = docs
         .iter()
-        .filter(|d| {
-            d.qualified_name() == query
-                || (d.receiver.is_some() && d.name == query)
-                || (d.module.is_none() && d.name == query)
-        })
+        .filter(|d| d.qualified_name() == query || d.name == query)
         .collect();
     if matches.is_empty() {
         let close: Vec<String> = docs
@@ -398,6 +400,8 @@ mod tests {
         assert_eq!(script_type("Result<Array,Box<EvalAltResult>>"), "array");
         assert_eq!(script_type("RhaiResult<()>"), "");
         assert_eq!(script_type("rhai::INT"), "int");
+        assert_eq!(script_type("&mut VectorizerHandle"), "Vectorizer");
+        assert_eq!(script_type("RhaiResult<CoClusterHandle>"), "CoClustering");
     }
 
     #[test]

@@ -363,7 +363,10 @@ mod tests {
     fn completions() -> (Session, Completions) {
         let (mut session, _) = Session::capturing(Err("no data".into()));
         let _ = session
-            .eval("let m = data::matrix([[1]]); let words = [\"a\"];", "t")
+            .eval(
+                "let m = data::matrix([[1]]); let words = [\"a\"]; let v = text::count_vectorizer();",
+                "t",
+            )
             .unwrap();
         let docs = docs::collect(session.engine());
         let c = Completions::new(&session, &docs);
@@ -388,6 +391,8 @@ mod tests {
             "Movies methods are not offered on a Matrix"
         );
         assert!(names(c.complete("words.pu", 8)).contains(&"push".to_string()));
+        assert_eq!(names(c.complete("v.fit_t", 7)), vec!["fit_transform"]);
+        assert_eq!(names(c.complete("v.fit_t", 7)), vec!["fit_transform"]);
         assert!(names(c.complete("let y = wo", 10)).contains(&"words".to_string()));
         assert_eq!(c.complete("let y = wo", 10).0, 8);
     }
