@@ -24,6 +24,7 @@ pub mod repl;
 pub mod session;
 pub mod stdlib;
 pub mod text;
+pub mod vision;
 
 pub use engine::{EngineConfig, Output, build_engine, find_data_dir};
 pub use error::{Error, Result};

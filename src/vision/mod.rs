@@ -1,0 +1,5 @@
+//! Poster features: reading pretrained weights (legacy PyTorch checkpoints
+//! here; the networks and image preprocessing follow in issue 5).
+
+pub mod pickle;
+pub mod pth;

@@ -1,0 +1,80 @@
+//! Reading torchvision's legacy checkpoint `mobilenet_v2-b0353104.pth`
+//! (../shared/models), compared with the reference implementation's own
+//! reader (shared/bench/python_reference/mnv2.py, `load_state_dict`).
+
+mod common;
+
+use genrelab::vision::pth::{TensorData, read_legacy};
+
+fn checkpoint() -> Option<std::path::PathBuf> {
+    let path = common::root().join("../shared/models/mobilenet_v2-b0353104.pth");
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("SKIPPED: ../shared/models/mobilenet_v2-b0353104.pth is absent (CI has it)");
+        None
+    }
+}
+
+// sd = mnv2.load_state_dict('mobilenet_v2-b0353104.pth')
+//   len(sd) 314; first 'features.0.0.weight' (32, 3, 3, 3), last 'classifier.1.bias' (1000,)
+//   features.0.0.weight: sum -0.7730716340520303, first 0.013185339979827404
+//   features.0.1.running_var: sum 39.618109631119296, first 0.07017417252063751
+//   classifier.1.bias: sum -0.00010184831626247615, first 0.04718802496790886
+//   dtypes {float32, int64}
+#[test]
+fn reads_torchvision_mobilenet_v2() {
+    let Some(path) = checkpoint() else { return };
+    let tensors = read_legacy(&path).unwrap();
+    assert_eq!(tensors.len(), 314);
+    assert_eq!(tensors[0].name, "features.0.0.weight");
+    assert_eq!(tensors[0].shape, vec![32, 3, 3, 3]);
+    assert_eq!(tensors.last().unwrap().name, "classifier.1.bias");
+    let find = |n: &str| tensors.iter().find(|t| t.name == n).unwrap();
+    for (name, sum, first) in [
+        (
+            "features.0.0.weight",
+            -0.7730716340520303,
+            0.013185339979827404,
+        ),
+        (
+            "features.0.1.running_var",
+            39.618109631119296,
+            0.07017417252063751,
+        ),
+        (
+            "classifier.1.bias",
+            -0.00010184831626247615,
+            0.04718802496790886,
+        ),
+    ] {
+        let values = find(name).to_f32();
+        let total: f64 = values.iter().map(|&v| f64::from(v)).sum();
+        assert!((total - sum).abs() < 1e-5, "{name}: {total} vs {sum}");
+        assert_eq!(f64::from(values[0]), first, "{name}");
+    }
+    assert!(
+        tensors.iter().any(|t| matches!(t.data, TensorData::I64(_))),
+        "num_batches_tracked is int64"
+    );
+    assert!(tensors.iter().all(|t| t.numel() == t.to_f32().len()));
+}
+
+#[test]
+fn truncated_and_foreign_files_are_errors() {
+    let Some(path) = checkpoint() else { return };
+    let bytes = std::fs::read(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = common::write(dir.path(), "cut.pth", &bytes[..bytes.len() / 2]);
+    let msg = read_legacy(&cut).unwrap_err().to_string();
+    assert!(
+        msg.contains("cut.pth") && msg.contains("ends early (truncated?)"),
+        "{msg}"
+    );
+    let header_only = common::write(dir.path(), "head.pth", &bytes[..200]);
+    let msg = read_legacy(&header_only).unwrap_err().to_string();
+    assert!(msg.contains("truncated"), "{msg}");
+    let csv = common::write(dir.path(), "x.pth", b"id,title\n1,a\n");
+    let msg = read_legacy(&csv).unwrap_err().to_string();
+    assert!(msg.contains("x.pth"), "{msg}");
+}
