@@ -78,3 +78,69 @@ fn truncated_and_foreign_files_are_errors() {
     let msg = read_legacy(&csv).unwrap_err().to_string();
     assert!(msg.contains("x.pth"), "{msg}");
 }
+
+// ../shared/models/mobilenet_v2-reference: input.npy (6, 3, 224, 224) through torchvision's
+// MobileNetV2 in onnxruntime gives features.npy (6, 1280) and logits.npy (6, 1000);
+// differences of ~1e-4 are float noise.
+#[test]
+fn mobilenet_v2_matches_the_reference_outputs() {
+    use genrelab::vision::mobilenet::MobileNetV2;
+    use ndarray::{Array2, Array4};
+    use ndarray_npy::ReadNpyExt;
+
+    let Some(path) = checkpoint() else { return };
+    let refs = common::root().join("../shared/models/mobilenet_v2-reference");
+    let read2 = |name: &str| {
+        Array2::<f32>::read_npy(std::fs::File::open(refs.join(name)).unwrap()).unwrap()
+    };
+    let input =
+        Array4::<f32>::read_npy(std::fs::File::open(refs.join("input.npy")).unwrap()).unwrap();
+    let net = MobileNetV2::from_tensors(read_legacy(&path).unwrap()).unwrap();
+    let x = candle_core::Tensor::from_vec(
+        input.iter().copied().collect::<Vec<f32>>(),
+        (6, 3, 224, 224),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let (features, logits) = net.forward(&x).unwrap();
+    let features = features.to_vec2::<f32>().unwrap();
+    let logits = logits.unwrap().to_vec2::<f32>().unwrap();
+    let max_diff = |ours: &[Vec<f32>], theirs: &Array2<f32>| {
+        ours.iter()
+            .flatten()
+            .zip(theirs.iter())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    };
+    let df = max_diff(&features, &read2("features.npy"));
+    let dl = max_diff(&logits, &read2("logits.npy"));
+    eprintln!("MobileNetV2 max abs diff: features {df:e}, logits {dl:e}");
+    assert!(df < 1e-3, "features differ by {df}");
+    assert!(dl < 1e-3, "logits differ by {dl}");
+}
+
+#[test]
+fn missing_and_misshaped_weights_are_named() {
+    use genrelab::vision::mobilenet::MobileNetV2;
+    let Some(path) = checkpoint() else { return };
+    let mut tensors = read_legacy(&path).unwrap();
+    tensors.retain(|t| t.name != "features.3.conv.1.0.weight");
+    let msg = MobileNetV2::from_tensors(tensors)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("missing tensor 'features.3.conv.1.0.weight'"),
+        "{msg}"
+    );
+    let mut tensors = read_legacy(&path).unwrap();
+    tensors[0].shape = vec![32, 3, 9, 1];
+    let msg = MobileNetV2::from_tensors(tensors)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("'features.0.0.weight' has shape [32, 3, 9, 1], expected [32, 3, 3, 3]"),
+        "{msg}"
+    );
+}

@@ -1,5 +1,6 @@
 //! Poster features: reading pretrained weights (legacy PyTorch checkpoints
 //! here; the networks and image preprocessing follow in issue 5).
 
+pub mod mobilenet;
 pub mod pickle;
 pub mod pth;
