@@ -130,6 +130,7 @@ fn script_type(rust: &str) -> String {
         "SvmHandle" => "Svm",
         "NbHandle" => "NaiveBayes",
         "CoClusterHandle" => "CoClustering",
+        "BackboneHandle" => "Backbone",
         other => other,
     }
     .to_string()

@@ -144,3 +144,46 @@ fn missing_and_misshaped_weights_are_named() {
         "{msg}"
     );
 }
+
+#[test]
+fn extract_caches_resumes_and_reports_unreadable_images() {
+    let Some(path) = checkpoint() else { return };
+    let data = common::root().join("../shared/data/movies/posters");
+    let dir = tempfile::tempdir().unwrap();
+    let broken = common::write(
+        dir.path(),
+        "broken.jpg",
+        b"\xff\xd8\xff\xe0 this is not a jpeg",
+    );
+    let cache = dir.path().join("cache.safetensors");
+    let (mut s, _) = genrelab::Session::capturing(Err("no data".into()));
+    let code = format!(
+        "let net = vision::backbone(\"mobilenet_v2\", \"{}\");
+         let paths = [\"{1}/278.jpg\", \"{2}\", \"{1}/238.jpg\"];
+         let a = net.extract(paths, #{{ batch: 2, cache: \"{3}\" }});
+         let z = net.extract(paths, #{{ batch: 2, on_error: \"zero\" }});
+         let again = net.extract(paths, #{{ cache: \"{3}\" }});
+         [a.shape, z.shape, z.row(1).filter(|v| v != 0.0).len(), a.row(1) == again.row(1)]",
+        path.display(),
+        data.display(),
+        broken.display(),
+        cache.display()
+    );
+    let v = s
+        .eval(&code, "t")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(s.display(&v).unwrap(), "[[2, 1280], [3, 1280], 0, true]");
+    assert!(cache.is_file());
+    // A cache written by another output is refused, not silently mixed.
+    let code = format!(
+        "vision::backbone(\"mobilenet_v2\", \"{}\", #{{ output: \"logits\" }}).extract([\"{}/278.jpg\"], #{{ cache: \"{}\" }})",
+        path.display(),
+        data.display(),
+        cache.display()
+    );
+    let err = s.eval(&code, "t").map(|_| ()).unwrap_err().render();
+    assert!(
+        err.contains("this cache holds 'mobilenet_v2/Features"),
+        "{err}"
+    );
+}

@@ -11,6 +11,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod movies;
 pub mod text;
+pub mod vision;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -52,7 +53,8 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<linear::SvmHandle>("Svm")
         .register_type_with_name::<linear::NbHandle>("NaiveBayes")
         .register_type_with_name::<metrics::Report>("Report")
-        .register_type_with_name::<genres::CoClusterHandle>("CoClustering");
+        .register_type_with_name::<genres::CoClusterHandle>("CoClustering")
+        .register_type_with_name::<vision::BackboneHandle>("Backbone");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -81,4 +83,8 @@ pub fn register_all(engine: &mut Engine) {
     genres.combine_flatten(exported_module!(genres::cocluster_methods));
     engine.register_static_module("genres", genres.into());
     engine.register_static_module("plot", exported_module!(genres::plot_module).into());
+
+    let mut vision = exported_module!(vision::vision_module);
+    vision.combine_flatten(exported_module!(vision::vision_methods));
+    engine.register_static_module("vision", vision.into());
 }

@@ -34,6 +34,16 @@ fn le_bytes<T: Copy>(values: &[T], to_bytes: impl Fn(T) -> Vec<u8>) -> Vec<u8> {
 }
 
 pub fn save_dense(matrix: &Matrix, path: &Path) -> Result<()> {
+    save_dense_with_meta(matrix, path, HashMap::new())
+}
+
+/// As [`save_dense`], with extra string metadata in a `.safetensors` file
+/// (ignored by the other formats).
+pub fn save_dense_with_meta(
+    matrix: &Matrix,
+    path: &Path,
+    extra: HashMap<String, String>,
+) -> Result<()> {
     match extension(path, FORMATS)? {
         "npy" => write_atomic(path, |out| {
             matrix
@@ -53,7 +63,7 @@ pub fn save_dense(matrix: &Matrix, path: &Path) -> Result<()> {
             let shape = vec![matrix.rows(), matrix.cols()];
             let view =
                 TensorView::new(Dtype::F32, shape, &data).map_err(|e| tensor_error(path, e))?;
-            let mut meta = HashMap::new();
+            let mut meta = extra;
             if let Some(names) = matrix.row_names() {
                 meta.insert(
                     "row_names".into(),
@@ -162,12 +172,22 @@ fn write_csv(
 
 /// Reads a matrix saved by genrelab, numpy, safetensors or a numeric CSV.
 pub fn load(path: &Path) -> Result<Loaded> {
+    load_with_meta(path).map(|(loaded, _)| loaded)
+}
+
+/// As [`load`], with the string metadata of a `.safetensors` file.
+pub fn load_with_meta(path: &Path) -> Result<(Loaded, HashMap<String, String>)> {
     let ext = extension(path, FORMATS)?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     match ext {
-        "npy" => load_npy(path, &bytes).map(|m| Loaded::Dense(Matrix::new(m))),
-        "safetensors" => load_safetensors(path, &bytes),
-        _ => load_csv(path, &bytes).map(Loaded::Dense),
+        "npy" => load_npy(path, &bytes).map(|m| (Loaded::Dense(Matrix::new(m)), HashMap::new())),
+        "safetensors" => {
+            let meta = SafeTensors::read_metadata(&bytes)
+                .map(|(_, h)| h.metadata().clone().unwrap_or_default())
+                .unwrap_or_default();
+            load_safetensors(path, &bytes).map(|l| (l, meta))
+        }
+        _ => load_csv(path, &bytes).map(|m| (Loaded::Dense(m), HashMap::new())),
     }
 }
 

@@ -1,0 +1,207 @@
+//! `vision::` — pretrained CNNs as poster feature extractors.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+
+use crate::api::convert::{Options, type_of};
+use crate::data::Movies;
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+use crate::vision::backbone::{Backbone, OnError, Output};
+
+/// A loaded network as scripts hold it (shared, never copied).
+#[derive(Clone)]
+pub struct BackboneHandle(pub Rc<Backbone>);
+
+fn open(name: &str, weights: &str, options: Map) -> Result<BackboneHandle> {
+    let opts = Options::new("vision::backbone", options, &["output"])?;
+    let output = match opts.string("output")?.as_deref() {
+        None | Some("features") | Some("avg") => Output::Features,
+        Some("logits") => Output::Logits,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "vision::backbone: output must be \"features\" or \"logits\" for {name}, got \"{other}\""
+            )));
+        }
+    };
+    match name {
+        "mobilenet_v2" => Ok(BackboneHandle(Rc::new(Backbone::mobilenet_v2(
+            std::path::Path::new(weights),
+            output,
+        )?))),
+        "vgg16" => Err(Error::invalid(
+            "vision::backbone: vgg16 is not available yet (issue 5 is in progress); use \"mobilenet_v2\"",
+        )),
+        other => Err(Error::invalid(format!(
+            "vision::backbone: unknown network '{other}'; use \"mobilenet_v2\""
+        ))),
+    }
+}
+
+/// (key, image path) for every movie or path.
+fn items(images: &Dynamic) -> Result<Vec<(String, PathBuf)>> {
+    if let Some(movies) = images.read_lock::<Movies>() {
+        let posters = movies.posters()?;
+        return movies
+            .ids()
+            .zip(posters)
+            .map(|(id, p)| {
+                p.map(|p| (id.to_string(), p.to_path_buf())).ok_or_else(|| {
+                    Error::invalid(format!("extract: movie {id} has no poster path"))
+                })
+            })
+            .collect();
+    }
+    let Some(paths) = images.read_lock::<Array>() else {
+        return Err(Error::invalid(format!(
+            "extract: expected a Movies or an array of image paths, got {}",
+            type_of(images)
+        )));
+    };
+    crate::api::convert::strings(&paths, "extract: paths").map(|ps| {
+        ps.into_iter()
+            .map(|p| (p.clone(), PathBuf::from(p)))
+            .collect()
+    })
+}
+
+fn extract_with(backbone: &Backbone, images: &Dynamic, options: Map) -> Result<Matrix> {
+    let opts = Options::new("extract", options, &["batch", "cache", "on_error"])?;
+    let on_error = match opts.string("on_error")?.as_deref() {
+        None | Some("skip") => OnError::Skip,
+        Some("zero") => OnError::Zero,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "extract: on_error must be \"skip\" or \"zero\", got \"{other}\""
+            )));
+        }
+    };
+    let items = items(images)?;
+    let cache = opts.string("cache")?.map(PathBuf::from);
+    let show = std::io::stderr().is_terminal();
+    let result = backbone.extract(
+        &items,
+        opts.count("batch")?.unwrap_or(32),
+        cache.as_deref(),
+        on_error,
+        |done, total| {
+            if show {
+                eprint!("\r{}: {done}/{total} images", backbone.name);
+                let _ = std::io::stderr().flush();
+                if done == total {
+                    eprintln!();
+                }
+            }
+        },
+    )?;
+    for (path, why) in &result.failures {
+        eprintln!("warning: skipped an unreadable image: {path}: {why}");
+    }
+    Ok(result.matrix)
+}
+
+#[export_module]
+pub mod vision_module {
+    use rhai::{Map, NativeCallContext};
+
+    use super::BackboneHandle;
+    use crate::api::convert::{RhaiResult, located};
+
+    /// A pretrained network for poster features: `"mobilenet_v2"`
+    /// (torchvision's ImageNet weights, e.g. `mobilenet_v2-b0353104.pth`;
+    /// legacy PyTorch checkpoints are read in pure Rust). Images are resized
+    /// shorter side 256, centre-cropped to 224 and normalised as torchvision does.
+    ///
+    /// Arguments: `name`; `weights` — the checkpoint path.
+    ///
+    /// Errors: an unknown network; a missing, truncated or foreign weights
+    /// file; a missing or mis-shaped tensor (named).
+    ///
+    /// ```rhai
+    /// let net = vision::backbone("mobilenet_v2", DATA_DIR + "/../models/mobilenet_v2-b0353104.pth");
+    /// let x = net.extract(data::movies(DATA_DIR + "/movies/movies.csv").sample(2), #{ batch: 2 });
+    /// assert_eq(x.shape, [2, 1280]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn backbone(
+        ctx: NativeCallContext,
+        name: &str,
+        weights: &str,
+    ) -> RhaiResult<BackboneHandle> {
+        located(&ctx, || super::open(name, weights, Map::new()))
+    }
+
+    /// A network with options: `output` — `"features"` (pooled, 1,280 for
+    /// MobileNetV2) or `"logits"` (the 1,000 ImageNet classes).
+    ///
+    /// Errors: as `vision::backbone(name, weights)`, plus an unknown option.
+    ///
+    /// ```rhai
+    /// let net = vision::backbone("mobilenet_v2", DATA_DIR + "/../models/mobilenet_v2-b0353104.pth", #{ output: "logits" });
+    /// let logits = net.extract([DATA_DIR + "/movies/posters/862.jpg"]);
+    /// assert_eq(logits.shape, [1, 1000]);
+    /// ```
+    #[rhai_fn(name = "backbone", return_raw)]
+    pub fn backbone_with(
+        ctx: NativeCallContext,
+        name: &str,
+        weights: &str,
+        options: Map,
+    ) -> RhaiResult<BackboneHandle> {
+        located(&ctx, || super::open(name, weights, options))
+    }
+}
+
+#[export_module]
+pub mod vision_methods {
+    use rhai::{Dynamic, Map};
+
+    use super::BackboneHandle;
+    use crate::api::convert::RhaiResult;
+    use crate::matrix::Matrix;
+
+    /// Network outputs for images, one row per movie (`Movies`: its posters,
+    /// rows named by id) or per path (an array of image paths), in input
+    /// order. Batches are decoded and resized on all cores. With `cache`, a
+    /// `.safetensors` file keeps the rows by key: a rerun computes only what
+    /// is missing, and an interrupted run resumes where it stopped.
+    ///
+    /// Arguments: `options` — `batch` (32), `cache` (a .safetensors path),
+    /// `on_error` (`"skip"`: leave unreadable images out, the default, or
+    /// `"zero"`: keep a row of zeros); each unreadable image is reported.
+    ///
+    /// Errors: a movie without a poster path; a cache made by another
+    /// network or output; Ctrl-C (what was done so far stays in the cache).
+    #[rhai_fn(global, name = "extract", return_raw, pure)]
+    pub fn extract(net: &mut BackboneHandle, images: Dynamic) -> RhaiResult<Matrix> {
+        Ok(super::extract_with(&net.0, &images, Map::new())?)
+    }
+
+    /// `extract` with options.
+    #[rhai_fn(global, name = "extract", return_raw, pure)]
+    pub fn extract_with_options(
+        net: &mut BackboneHandle,
+        images: Dynamic,
+        options: Map,
+    ) -> RhaiResult<Matrix> {
+        Ok(super::extract_with(&net.0, &images, options)?)
+    }
+
+    /// The network and its preprocessing.
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn describe(net: &mut BackboneHandle) -> String {
+        let b = &net.0;
+        format!(
+            "Backbone {} ({:?}, {} per image; resize {:?}, preprocess {:?})",
+            b.name,
+            b.output,
+            b.width(),
+            b.resize,
+            b.normalize
+        )
+    }
+}
