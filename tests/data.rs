@@ -7,12 +7,7 @@ use genrelab::Session;
 use genrelab::data::{Columns, Movies};
 
 fn eval_in_data_session(code: &str) -> Option<String> {
-    let data = common::shared_data("data test")?;
-    let (mut s, _) = Session::capturing(Ok(data));
-    let v = s
-        .eval(code, "test")
-        .unwrap_or_else(|e| panic!("{}", e.render()));
-    s.display(&v)
+    common::eval_with_data("data test", code)
 }
 
 #[test]

@@ -6,12 +6,7 @@ mod common;
 use genrelab::Session;
 
 fn run(code: &str) -> Option<String> {
-    let data = common::shared_data("genres test")?;
-    let (mut s, _) = Session::capturing(Ok(data));
-    let v = s
-        .eval(code, "test")
-        .unwrap_or_else(|e| panic!("{}", e.render()));
-    s.display(&v)
+    common::eval_with_data("genres test", code)
 }
 
 // The seed's list2pairs over the train movies (sorted genre order):
@@ -74,11 +69,6 @@ fn cocluster_partition_matches_sklearn() {
         clusters.sort();
         assert_eq!(clusters, expected);
     }
-}
-
-fn error_of(code: &str) -> String {
-    let (mut s, _) = Session::capturing(Err("no data".into()));
-    s.eval(code, "t").map(|_| ()).unwrap_err().render()
 }
 
 #[test]
@@ -151,7 +141,7 @@ fn bad_matrices_and_paths_give_clear_errors() {
         ),
     ];
     for (code, expected) in cases {
-        let msg = error_of(&code);
+        let msg = common::error_of(&code);
         assert!(
             msg.contains(&expected),
             "{code}\n  gave: {msg}\n  expected: {expected}"
@@ -160,12 +150,12 @@ fn bad_matrices_and_paths_give_clear_errors() {
     }
     // NaN never reaches a figure or the clustering.
     let nan = "data::matrix([[parse_float(\"NaN\"), 1.0], [1.0, 1.0]])";
-    let msg = error_of(&format!("plot::heatmap({nan}, #{{ path: \"{d}/n.png\" }})"));
+    let msg = common::error_of(&format!("plot::heatmap({nan}, #{{ path: \"{d}/n.png\" }})"));
     assert!(
         msg.contains("value [0, 0] is NaN; a heatmap needs finite values"),
         "{msg}"
     );
-    let msg = error_of(&format!("genres::cocluster({nan}, #{{ n_clusters: 2 }})"));
+    let msg = common::error_of(&format!("genres::cocluster({nan}, #{{ n_clusters: 2 }})"));
     assert!(
         msg.contains("value [0, 0] is NaN; the matrix must be finite"),
         "{msg}"

@@ -6,12 +6,7 @@ mod common;
 use genrelab::Session;
 
 fn run(code: &str) -> Option<String> {
-    let data = common::shared_data("text model test")?;
-    let (mut s, _) = Session::capturing(Ok(data));
-    let v = s
-        .eval(code, "test")
-        .unwrap_or_else(|e| panic!("{}", e.render()));
-    s.display(&v)
+    common::eval_with_data("text model test", code)
 }
 
 fn numbers(shown: &str) -> Vec<f64> {
@@ -140,11 +135,6 @@ fn svm_grid_fits_and_reports_its_choices() {
     assert!(got[2] > 0.45 && got[2] < 0.6, "{got:?}");
 }
 
-fn error_of(code: &str) -> String {
-    let (mut s, _) = Session::capturing(Err("no data".into()));
-    s.eval(code, "t").map(|_| ()).unwrap_err().render()
-}
-
 #[test]
 fn bad_text_inputs_give_clear_errors() {
     let cases = [
@@ -193,7 +183,7 @@ fn bad_text_inputs_give_clear_errors() {
         ),
     ];
     for (code, expected) in cases {
-        let msg = error_of(code);
+        let msg = common::error_of(code);
         assert!(
             msg.contains(expected),
             "{code}\n  gave: {msg}\n  expected: {expected}"
@@ -229,7 +219,7 @@ fn model_fit_errors_name_the_problem() {
         ),
     ];
     for (code, expected) in cases {
-        let msg = error_of(&format!("{prelude}{code}"));
+        let msg = common::error_of(&format!("{prelude}{code}"));
         assert!(
             msg.contains(expected),
             "{code}\n  gave: {msg}\n  expected: {expected}"

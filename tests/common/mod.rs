@@ -26,3 +26,20 @@ pub fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Evaluates `code` in a session with the shared data and returns how the
+/// REPL would show its value; `None` (test skipped) without the data.
+pub fn eval_with_data(test: &str, code: &str) -> Option<String> {
+    let data = shared_data(test)?;
+    let (mut s, _) = genrelab::Session::capturing(Ok(data));
+    let v = s
+        .eval(code, "test")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    s.display(&v)
+}
+
+/// The rendered error of `code` (named `t`), which must fail.
+pub fn error_of(code: &str) -> String {
+    let (mut s, _) = genrelab::Session::capturing(Err("no data".into()));
+    s.eval(code, "t").map(|_| ()).unwrap_err().render()
+}
