@@ -16,7 +16,7 @@ pub mod vision;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use rhai::{Dynamic, Engine, NativeCallContext, exported_module};
+use rhai::{Dynamic, Engine, Module, NativeCallContext, exported_module};
 
 use crate::data::{Binarizer, Labels, Movies, NumpyRng};
 use crate::docs::HelpText;
@@ -58,33 +58,64 @@ pub fn register_all(engine: &mut Engine) {
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
-    let mut data = exported_module!(data::data_module);
-    data.combine_flatten(exported_module!(movies::movies_methods));
-    data.combine_flatten(exported_module!(matrix::matrix_methods));
-    engine.register_static_module("data", data.into());
-
-    let mut text = exported_module!(text::text_module);
-    text.combine_flatten(exported_module!(text::text_methods));
-    engine.register_static_module("text", text.into());
-
-    let mut svm = exported_module!(linear::svm_module);
-    svm.combine_flatten(exported_module!(linear::svm_methods));
-    engine.register_static_module("svm", svm.into());
-
-    let mut nb = exported_module!(linear::nb_module);
-    nb.combine_flatten(exported_module!(linear::nb_methods));
-    engine.register_static_module("nb", nb.into());
-
-    let mut metrics = exported_module!(metrics::metrics_module);
-    metrics.combine_flatten(exported_module!(metrics::report_methods));
-    engine.register_static_module("metrics", metrics.into());
-
-    let mut genres = exported_module!(genres::genres_module);
-    genres.combine_flatten(exported_module!(genres::cocluster_methods));
-    engine.register_static_module("genres", genres.into());
-    engine.register_static_module("plot", exported_module!(genres::plot_module).into());
-
-    let mut vision = exported_module!(vision::vision_module);
-    vision.combine_flatten(exported_module!(vision::vision_methods));
-    engine.register_static_module("vision", vision.into());
+    let modules = [
+        (
+            "data",
+            vec![
+                exported_module!(data::data_module),
+                exported_module!(movies::movies_methods),
+                exported_module!(matrix::matrix_methods),
+            ],
+        ),
+        (
+            "text",
+            vec![
+                exported_module!(text::text_module),
+                exported_module!(text::text_methods),
+            ],
+        ),
+        (
+            "svm",
+            vec![
+                exported_module!(linear::svm_module),
+                exported_module!(linear::svm_methods),
+            ],
+        ),
+        (
+            "nb",
+            vec![
+                exported_module!(linear::nb_module),
+                exported_module!(linear::nb_methods),
+            ],
+        ),
+        (
+            "metrics",
+            vec![
+                exported_module!(metrics::metrics_module),
+                exported_module!(metrics::report_methods),
+            ],
+        ),
+        (
+            "genres",
+            vec![
+                exported_module!(genres::genres_module),
+                exported_module!(genres::cocluster_methods),
+            ],
+        ),
+        ("plot", vec![exported_module!(genres::plot_module)]),
+        (
+            "vision",
+            vec![
+                exported_module!(vision::vision_module),
+                exported_module!(vision::vision_methods),
+            ],
+        ),
+    ];
+    for (name, parts) in modules {
+        let mut module = Module::new();
+        for part in parts {
+            module.combine_flatten(part);
+        }
+        engine.register_static_module(name, module.into());
+    }
 }
