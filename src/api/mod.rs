@@ -10,6 +10,7 @@ pub mod linear;
 pub mod matrix;
 pub mod metrics;
 pub mod movies;
+pub mod plot;
 pub mod text;
 pub mod vision;
 
@@ -102,7 +103,7 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(genres::cocluster_methods),
             ],
         ),
-        ("plot", vec![exported_module!(genres::plot_module)]),
+        ("plot", vec![exported_module!(plot::plot_module)]),
         (
             "vision",
             vec![
