@@ -131,6 +131,7 @@ fn script_type(rust: &str) -> String {
         "NbHandle" => "NaiveBayes",
         "CoClusterHandle" => "CoClustering",
         "BackboneHandle" => "Backbone",
+        "MlpHandle" => "Mlp",
         other => other,
     }
     .to_string()

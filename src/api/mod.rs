@@ -10,6 +10,7 @@ pub mod linear;
 pub mod matrix;
 pub mod metrics;
 pub mod movies;
+pub mod nn;
 pub mod plot;
 pub mod text;
 pub mod vision;
@@ -55,7 +56,8 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<linear::NbHandle>("NaiveBayes")
         .register_type_with_name::<metrics::Report>("Report")
         .register_type_with_name::<genres::CoClusterHandle>("CoClustering")
-        .register_type_with_name::<vision::BackboneHandle>("Backbone");
+        .register_type_with_name::<vision::BackboneHandle>("Backbone")
+        .register_type_with_name::<nn::MlpHandle>("Mlp");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -109,6 +111,13 @@ pub fn register_all(engine: &mut Engine) {
             vec![
                 exported_module!(vision::vision_module),
                 exported_module!(vision::vision_methods),
+            ],
+        ),
+        (
+            "nn",
+            vec![
+                exported_module!(nn::nn_module),
+                exported_module!(nn::nn_methods),
             ],
         ),
     ];

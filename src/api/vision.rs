@@ -1,6 +1,5 @@
 //! `vision::` — pretrained CNNs as poster feature extractors.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -82,21 +81,13 @@ fn extract_with(backbone: &Backbone, images: &Dynamic, options: Map) -> Result<M
     };
     let items = items(images)?;
     let cache = opts.string("cache")?.map(PathBuf::from);
-    let show = std::io::stderr().is_terminal();
+    let mut bar = crate::progress::Progress::new(backbone.name.clone(), items.len(), "img");
     let result = backbone.extract(
         &items,
         opts.count("batch")?.unwrap_or(32),
         cache.as_deref(),
         on_error,
-        |done, total| {
-            if show {
-                eprint!("\r{}: {done}/{total} images", backbone.name);
-                let _ = std::io::stderr().flush();
-                if done == total {
-                    eprintln!();
-                }
-            }
-        },
+        |done, _total| bar.update(done, ""),
     )?;
     for (path, why) in &result.failures {
         eprintln!("warning: skipped an unreadable image: {path}: {why}");

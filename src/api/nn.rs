@@ -1,0 +1,441 @@
+//! `nn::` — multi-layer perceptrons with sigmoid outputs for multi-label
+//! genres, trained on dense features (poster CNN features, embeddings).
+
+use std::sync::Arc;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+
+use crate::api::convert::Options;
+use crate::data::Labels;
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+use crate::nn::train::Stop;
+use crate::nn::{Activation, FitOptions, History, Mlp, MlpSpec, OptimizerKind};
+
+/// An MLP as scripts hold it: the requested architecture and, once built
+/// (at `fit`, when the input and output sizes are known), the network.
+#[derive(Clone)]
+pub struct MlpHandle {
+    pub input: Option<usize>,
+    pub hidden: Vec<usize>,
+    pub outputs: Option<usize>,
+    pub activation: Activation,
+    pub dropout: f32,
+    pub standardize: bool,
+    pub seed: u64,
+    pub model: Option<Arc<Mlp>>,
+    pub history: Option<Arc<History>>,
+}
+
+pub const MLP_KEYS: &[&str] = &["input", "hidden", "outputs", "activation", "dropout", "standardize", "seed"];
+pub const FIT_KEYS: &[&str] = &[
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "decay",
+    "momentum",
+    "rho",
+    "weight_decay",
+    "validation",
+    "early_stopping",
+    "min_delta",
+    "shuffle",
+    "seed",
+    "verbose",
+];
+
+pub fn mlp(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result<MlpHandle> {
+    let hidden = match opts.get("hidden") {
+        None => vec![100],
+        Some(v) => match v.read_lock::<Array>() {
+            Some(a) => a
+                .iter()
+                .map(|h| h.as_int().ok().filter(|h| *h > 0).map(|h| h as usize))
+                .collect::<Option<Vec<usize>>>()
+                .ok_or_else(|| Error::invalid("nn::mlp: option 'hidden' must be an array of positive integers, e.g. [1024, 256]"))?,
+            None => return Err(Error::invalid("nn::mlp: option 'hidden' must be an array of positive integers, e.g. [1024, 256]")),
+        },
+    };
+    let dropout = opts.float("dropout")?.unwrap_or(0.0);
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(Error::invalid(format!("nn::mlp: dropout must be in [0, 1), got {dropout}")));
+    }
+    let seed = match opts.count("seed")? {
+        Some(s) => s as u64,
+        None => seed()?,
+    };
+    Ok(MlpHandle {
+        input: opts.count("input")?,
+        hidden,
+        outputs: opts.count("outputs")?,
+        activation: Activation::parse(opts.string("activation")?.as_deref().unwrap_or("relu"))?,
+        dropout: dropout as f32,
+        standardize: opts.boolean("standardize")?.unwrap_or(false),
+        seed,
+        model: None,
+        history: None,
+    })
+}
+
+pub fn labels_f32(y: &Labels) -> ndarray::Array2<f32> {
+    y.values().mapv(f32::from)
+}
+
+/// The `validation: [x, labels]` option.
+fn validation(opts: &Options) -> Result<Option<(Matrix, Labels)>> {
+    let Some(v) = opts.get("validation") else { return Ok(None) };
+    let pair = v.read_lock::<Array>().filter(|a| a.len() == 2).and_then(|a| {
+        Some((a[0].read_lock::<Matrix>()?.clone(), a[1].read_lock::<Labels>()?.clone()))
+    });
+    pair.map(Some).ok_or_else(|| Error::invalid("fit: option 'validation' must be [features Matrix, Labels]"))
+}
+
+/// `early_stopping`: an epoch count (patience), true (10) or false.
+fn patience(opts: &Options) -> Result<Option<usize>> {
+    match opts.get("early_stopping") {
+        None => Ok(None),
+        Some(v) if v.is_bool() => Ok(v.as_bool().ok().filter(|b| *b).map(|_| 10)),
+        Some(_) => opts.count("early_stopping").map(|p| p.map(|p| p.max(1))),
+    }
+}
+
+pub fn fit_options(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result<FitOptions> {
+    let d = FitOptions::default();
+    let positive = |key: &str, default: f32| -> Result<f32> {
+        match opts.float(key)? {
+            None => Ok(default),
+            Some(v) if v > 0.0 && v.is_finite() => Ok(v as f32),
+            Some(v) => Err(Error::invalid(format!("fit: option '{key}' must be positive, got {v}"))),
+        }
+    };
+    let non_negative = |key: &str| -> Result<f32> {
+        match opts.float(key)? {
+            None => Ok(0.0),
+            Some(v) if v >= 0.0 && v.is_finite() => Ok(v as f32),
+            Some(v) => Err(Error::invalid(format!("fit: option '{key}' must be 0 or more, got {v}"))),
+        }
+    };
+    let optimizer = OptimizerKind::parse(
+        opts.string("optimizer")?.as_deref().unwrap_or("adam"),
+        opts.float("momentum")?.map(|m| m as f32),
+        opts.float("rho")?.map(|r| r as f32),
+    )?;
+    Ok(FitOptions {
+        epochs: opts.count("epochs")?.unwrap_or(d.epochs),
+        batch_size: opts.count("batch_size")?.unwrap_or(d.batch_size),
+        optimizer,
+        lr: positive("lr", d.lr)?,
+        decay: non_negative("decay")?,
+        weight_decay: non_negative("weight_decay")?,
+        patience: patience(opts)?,
+        min_delta: opts.float("min_delta")?.unwrap_or(d.min_delta),
+        shuffle: opts.boolean("shuffle")?.unwrap_or(true),
+        seed: match opts.count("seed")? {
+            Some(s) => s as u64,
+            None => seed()?,
+        },
+    })
+}
+
+impl MlpHandle {
+    pub fn fitted(&self) -> Result<&Mlp> {
+        self.model
+            .as_deref()
+            .ok_or_else(|| Error::invalid("this network is not fitted yet; call fit(x, labels) first"))
+    }
+
+    /// Trains on `x`/`y`, building the network on the first call. On an
+    /// error mid-training (Ctrl-C, a diverging loss) the handle keeps the
+    /// best weights reached, so nothing already learnt is lost.
+    pub fn fit(&mut self, x: &Matrix, y: &Labels, opts: &Options, fit: FitOptions) -> Result<()> {
+        let mut mlp = match &self.model {
+            Some(m) => (**m).clone(),
+            None => Mlp::new(MlpSpec {
+                input: self.input.unwrap_or(x.cols()),
+                hidden: self.hidden.clone(),
+                outputs: self.outputs.unwrap_or(y.cols()),
+                activation: self.activation,
+                dropout: self.dropout,
+                standardize: self.standardize,
+                seed: self.seed,
+            })?,
+        };
+        if mlp.names.as_deref().is_some_and(|n| n != y.names()) {
+            return Err(Error::invalid("fit: these labels have other names than the ones the network was trained on"));
+        }
+        let validation = validation(opts)?;
+        let verbose = opts.boolean("verbose")?.unwrap_or(false);
+        let yv = validation.as_ref().map(|(_, l)| labels_f32(l));
+        let mut bar = crate::progress::Progress::new("fit", fit.epochs, "epoch");
+        let mut report = |e: &crate::nn::train::Epoch| {
+            let note = match e.val_loss {
+                Some(v) => format!("loss {:.4} val_loss {:.4}", e.loss, v),
+                None => format!("loss {:.4}", e.loss),
+            };
+            if verbose {
+                eprintln!("epoch {}/{}: {note} ({:.2} s)", e.epoch, e.epochs, e.seconds);
+            }
+            bar.update(e.epoch, &note);
+        };
+        let result = crate::nn::train::fit(
+            &mut mlp,
+            x.values().view(),
+            labels_f32(y).view(),
+            validation.as_ref().zip(yv.as_ref()).map(|((vx, _), vy)| (vx.values().view(), vy.view())),
+            &fit,
+            &mut report,
+        );
+        // Data errors come before training and change nothing; once epochs
+        // ran, the handle keeps the network even when training was cut short.
+        let history = result?;
+        mlp.names = Some(y.names().to_vec());
+        self.model = Some(Arc::new(mlp));
+        let stop = history.stop.clone();
+        self.history = Some(Arc::new(history));
+        match stop {
+            Stop::Interrupted => Err(Error::Interrupted),
+            Stop::Diverged(why) => Err(Error::invalid(why)),
+            Stop::Completed | Stop::EarlyStopped => Ok(()),
+        }
+    }
+}
+
+/// The history as a script map: `loss`, `val_loss` (when validated),
+/// `seconds` per epoch, `best_epoch`, `stopped_early`.
+pub fn history_map(h: &History) -> Map {
+    let floats = |f: &dyn Fn(&crate::nn::train::Epoch) -> f64| -> Dynamic {
+        h.epochs.iter().map(|e| Dynamic::from_float(f(e))).collect::<Array>().into()
+    };
+    let mut m = Map::new();
+    m.insert("loss".into(), floats(&|e| e.loss));
+    if h.epochs.iter().all(|e| e.val_loss.is_some()) && !h.epochs.is_empty() {
+        m.insert("val_loss".into(), floats(&|e| e.val_loss.unwrap_or(f64::NAN)));
+    }
+    m.insert("seconds".into(), floats(&|e| e.seconds));
+    m.insert("epochs".into(), Dynamic::from_int(h.epochs.len() as i64));
+    m.insert("best_epoch".into(), Dynamic::from_int(h.best_epoch as i64));
+    m.insert("stopped_early".into(), Dynamic::from_bool(h.stop == Stop::EarlyStopped));
+    m
+}
+
+fn describe(net: &MlpHandle) -> String {
+    let sizes: Vec<String> = std::iter::once(net.input.map_or("?".into(), |i| i.to_string()))
+        .chain(net.hidden.iter().map(|h| h.to_string()))
+        .chain(std::iter::once(net.outputs.map_or("?".into(), |o| o.to_string())))
+        .collect();
+    match &net.model {
+        None => format!(
+            "Mlp {} ({}, dropout {}; not fitted)",
+            sizes.join(" → "),
+            net.activation.name(),
+            net.dropout
+        ),
+        Some(m) => {
+            let sizes: Vec<String> = std::iter::once(m.spec.input)
+                .chain(m.spec.hidden.iter().copied())
+                .chain(std::iter::once(m.spec.outputs))
+                .map(|s| s.to_string())
+                .collect();
+            let trained = net
+                .history
+                .as_ref()
+                .map_or(String::new(), |h| format!("; trained {} epochs, best {}", h.epochs.len(), h.best_epoch));
+            format!(
+                "Mlp {} ({}, dropout {}; {} parameters{trained})",
+                sizes.join(" → "),
+                m.spec.activation.name(),
+                m.spec.dropout,
+                m.parameters()
+            )
+        }
+    }
+}
+
+fn seed_from(ctx: &rhai::NativeCallContext) -> Result<u64> {
+    Ok(crate::api::session_rng(ctx)?.borrow_mut().next_u32() as u64)
+}
+
+#[export_module]
+pub mod nn_module {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use rhai::{Map, NativeCallContext};
+
+    use super::{MLP_KEYS, MlpHandle, seed_from};
+    use crate::api::convert::{Options, RhaiResult, located};
+    use crate::nn::Mlp;
+
+    /// A multi-layer perceptron for multi-label outputs: dense hidden layers
+    /// with `activation`, optional dropout after each, and one sigmoid
+    /// output per label, trained with binary cross-entropy. Weights are
+    /// Glorot-uniform (Keras' default), biases zero, drawn from `seed` (or
+    /// the session seed, `data::seed`). The network is built at the first
+    /// `fit`, from the sizes of the data when `input`/`outputs` are not given.
+    ///
+    /// Arguments: `options` — `hidden` (layer sizes, default `[100]`),
+    /// `activation` (`"relu"` or `"tanh"`), `dropout` (0), `standardize`
+    /// (false; true: scale each feature to mean 0, sd 1 on the training rows,
+    /// remembered for prediction — scikit-learn's `StandardScaler`), `input`,
+    /// `outputs`, `seed`.
+    ///
+    /// Errors: an unknown option; a hidden size that is not a positive
+    /// integer; dropout outside [0, 1).
+    ///
+    /// ```rhai
+    /// let net = nn::mlp(#{ hidden: [1024, 256], activation: "relu", dropout: 0.2 });
+    /// assert_eq(net.to_string(), "Mlp ? → 1024 → 256 → ? (relu, dropout 0.2; not fitted)");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn mlp(ctx: NativeCallContext, options: Map) -> RhaiResult<MlpHandle> {
+        located(&ctx, || {
+            let opts = Options::new("nn::mlp", options, MLP_KEYS)?;
+            super::mlp(&opts, || seed_from(&ctx))
+        })
+    }
+
+    /// Loads a network saved with `save` (with its scaler and label names).
+    ///
+    /// Errors: not a genrelab model file, not an MLP, or a missing or
+    /// mis-shaped tensor (named).
+    ///
+    /// ```rhai
+    /// let x = data::matrix([[0.0, 1.0], [1.0, 0.0], [0.0, 0.9], [0.9, 0.1]]);
+    /// let y = data::binarizer([["A"]]).transform([[], ["A"], [], ["A"]]);
+    /// let net = nn::mlp(#{ hidden: [4], seed: 1 }).fit(x, y, #{ epochs: 5 });
+    /// let path = data::temp_path("mlp.safetensors");
+    /// net.save(path);
+    /// assert_eq(nn::load(path).predict_proba(x).to_array(), net.predict_proba(x).to_array());
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn load(ctx: NativeCallContext, path: &str) -> RhaiResult<MlpHandle> {
+        located(&ctx, || {
+            let m = Mlp::load(Path::new(path))?;
+            Ok(MlpHandle {
+                input: Some(m.spec.input),
+                hidden: m.spec.hidden.clone(),
+                outputs: Some(m.spec.outputs),
+                activation: m.spec.activation,
+                dropout: m.spec.dropout,
+                standardize: m.spec.standardize,
+                seed: m.spec.seed,
+                model: Some(Arc::new(m)),
+                history: None,
+            })
+        })
+    }
+}
+
+#[export_module]
+pub mod nn_methods {
+    use rhai::{Dynamic, Map, NativeCallContext};
+
+    use super::{FIT_KEYS, MlpHandle, seed_from};
+    use crate::api::convert::{Options, RhaiResult};
+    use crate::api::linear::scores_matrix;
+    use crate::data::Labels;
+    use crate::matrix::Matrix;
+
+    /// Trains with default options (Adam, lr 1e-3, batch 64, 100 epochs).
+    ///
+    /// Errors: as `fit(x, labels, options)`.
+    #[rhai_fn(global, name = "fit", return_raw)]
+    pub fn fit(ctx: NativeCallContext, net: &mut MlpHandle, x: Matrix, labels: Labels) -> RhaiResult<MlpHandle> {
+        fit_with(ctx, net, x, labels, Map::new())
+    }
+
+    /// Trains on feature rows `x` and `labels` in mini-batches and returns
+    /// the network (trained in place: calling `fit` again continues). The
+    /// loss is binary cross-entropy on the logits, averaged over rows and
+    /// labels, computed in a form that cannot overflow. A progress bar shows
+    /// epochs and losses on a terminal; `history` keeps them.
+    ///
+    /// Arguments: `options` — `epochs` (100), `batch_size` (64), `optimizer`
+    /// (`"adam"` (β 0.9/0.999, ε 1e-8), `"rmsprop"` (Keras': ρ 0.9, ε 1e-7),
+    /// `"sgd"`), `lr` (1e-3), `decay` (Keras' `lr / (1 + decay·step)`),
+    /// `momentum` (sgd), `rho` (rmsprop), `weight_decay` (L2 on weights added
+    /// to the gradient; scikit-learn's `alpha` over (batch size × labels)),
+    /// `validation` (`[x, labels]`, evaluated each epoch), `early_stopping`
+    /// (patience in epochs, or true for 10: stop when the validation loss —
+    /// the training loss without validation — has not improved, and keep the
+    /// best epoch's weights), `min_delta` (1e-5), `shuffle` (true), `seed`
+    /// (batch order and dropout; default: from the session seed), `verbose`
+    /// (a line per epoch on stderr).
+    ///
+    /// Errors: rows of `x` and `labels` differ; columns differ from the
+    /// network's; NaN or infinite features (row and column named); unknown
+    /// options or optimizers. Ctrl-C or a loss that becomes NaN stop training
+    /// with an error but keep the weights learnt so far.
+    ///
+    /// ```rhai
+    /// data::seed(0);
+    /// let x = data::matrix([[0.0, 1.0], [1.0, 0.0], [0.1, 0.9], [0.9, 0.2]]);
+    /// let y = data::binarizer([["A"], ["B"]]).transform([["B"], ["A"], ["B"], ["A"]]);
+    /// let net = nn::mlp(#{ hidden: [8] }).fit(x, y, #{ epochs: 200, lr: 0.05, batch_size: 4 });
+    /// assert_eq(net.predict(x).to_array(), y.to_array());
+    /// assert_eq(net.history.epochs, 200);
+    /// ```
+    #[rhai_fn(global, name = "fit", return_raw)]
+    pub fn fit_with(
+        ctx: NativeCallContext,
+        net: &mut MlpHandle,
+        x: Matrix,
+        labels: Labels,
+        options: Map,
+    ) -> RhaiResult<MlpHandle> {
+        let opts = Options::new("fit", options, FIT_KEYS)?;
+        let fit = super::fit_options(&opts, || seed_from(&ctx))?;
+        net.fit(&x, &labels, &opts, fit)?;
+        Ok(net.clone())
+    }
+
+    /// P(label | x) for each row (`Matrix`: rows named as `x`'s, columns by
+    /// the labels).
+    ///
+    /// Errors: not fitted; other columns than the network's; NaN features.
+    #[rhai_fn(global, name = "predict_proba", return_raw, pure)]
+    pub fn predict_proba(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Matrix> {
+        let m = net.fitted()?;
+        let p = m.predict_proba(x.values().view())?;
+        let names = m.names.clone().unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
+        Ok(scores_matrix(p, &names)?.with_names(x.row_names().map(<[String]>::to_vec), Some(names))?)
+    }
+
+    /// The labels with probability above 0.5 (for top-k or tuned
+    /// thresholds, use `metrics::top_k` / `metrics::apply_thresholds` on
+    /// `predict_proba`).
+    ///
+    /// Errors: as `predict_proba`.
+    #[rhai_fn(global, name = "predict", return_raw, pure)]
+    pub fn predict(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Labels> {
+        let m = net.fitted()?;
+        let p = m.predict_proba(x.values().view())?;
+        let names = m.names.clone().unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
+        Ok(Labels::new(names, p.mapv(|p| u8::from(p > 0.5)))?)
+    }
+
+    /// The training history: `loss`, `val_loss` (with validation) and
+    /// `seconds` per epoch, `epochs`, `best_epoch` (the weights held),
+    /// `stopped_early`; `()` before `fit`.
+    #[rhai_fn(global, get = "history", pure)]
+    pub fn history(net: &mut MlpHandle) -> Dynamic {
+        net.history.as_ref().map_or(Dynamic::UNIT, |h| super::history_map(h).into())
+    }
+
+    /// Writes the network (weights, scaler, label names) to a `.safetensors`
+    /// model file, atomically.
+    ///
+    /// Errors: not fitted; the path is not `.safetensors` or cannot be written.
+    #[rhai_fn(global, name = "save", return_raw, pure)]
+    pub fn save(net: &mut MlpHandle, path: &str) -> RhaiResult<()> {
+        Ok(net.fitted()?.save(std::path::Path::new(path))?)
+    }
+
+    /// The architecture, its parameter count and the training so far.
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn to_string(net: &mut MlpHandle) -> String {
+        super::describe(net)
+    }
+}
