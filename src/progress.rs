@@ -34,12 +34,27 @@ impl Progress {
         }
         let now = Instant::now();
         let finished = done >= self.total;
-        if !finished && self.last_draw.is_some_and(|t| now - t < Duration::from_millis(100)) {
+        if !finished
+            && self
+                .last_draw
+                .is_some_and(|t| now - t < Duration::from_millis(100))
+        {
             return;
         }
         self.last_draw = Some(now);
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{}", render(&self.label, done, self.total, self.unit, now - self.started, note));
+        let _ = write!(
+            err,
+            "\r\x1b[2K{}",
+            render(
+                &self.label,
+                done,
+                self.total,
+                self.unit,
+                now - self.started,
+                note
+            )
+        );
         if finished {
             let _ = writeln!(err);
         }
@@ -48,9 +63,20 @@ impl Progress {
 }
 
 /// The bar's text (separate from drawing so tests can read it).
-pub fn render(label: &str, done: usize, total: usize, unit: &str, elapsed: Duration, note: &str) -> String {
+pub fn render(
+    label: &str,
+    done: usize,
+    total: usize,
+    unit: &str,
+    elapsed: Duration,
+    note: &str,
+) -> String {
     const WIDTH: usize = 24;
-    let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+    let fraction = if total == 0 {
+        1.0
+    } else {
+        done as f64 / total as f64
+    };
     let filled = ((fraction * WIDTH as f64).round() as usize).min(WIDTH);
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
@@ -59,7 +85,11 @@ pub fn render(label: &str, done: usize, total: usize, unit: &str, elapsed: Durat
     } else {
         format!(" in {}", duration(secs))
     };
-    let note = if note.is_empty() { String::new() } else { format!(" {note}") };
+    let note = if note.is_empty() {
+        String::new()
+    } else {
+        format!(" {note}")
+    };
     format!(
         "{label} [{}{}] {done}/{total} {rate:.1} {unit}/s{eta}{note}",
         "#".repeat(filled),
@@ -69,7 +99,11 @@ pub fn render(label: &str, done: usize, total: usize, unit: &str, elapsed: Durat
 
 fn duration(secs: f64) -> String {
     let s = secs.round() as u64;
-    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{:.1}s", secs) }
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{:.1}s", secs)
+    }
 }
 
 #[cfg(test)]
@@ -79,8 +113,14 @@ mod tests {
     #[test]
     fn renders_count_rate_and_eta() {
         let text = render("mobilenet_v2", 50, 200, "img", Duration::from_secs(10), "");
-        assert_eq!(text, "mobilenet_v2 [######··················] 50/200 5.0 img/s ETA 30.0s");
+        assert_eq!(
+            text,
+            "mobilenet_v2 [######··················] 50/200 5.0 img/s ETA 30.0s"
+        );
         let done = render("fit", 3, 3, "epoch", Duration::from_secs(90), "loss 0.2");
-        assert_eq!(done, "fit [########################] 3/3 0.0 epoch/s in 1m30s loss 0.2");
+        assert_eq!(
+            done,
+            "fit [########################] 3/3 0.0 epoch/s in 1m30s loss 0.2"
+        );
     }
 }

@@ -96,15 +96,11 @@ fn mobilenet_v2_matches_the_reference_outputs() {
     let input =
         Array4::<f32>::read_npy(std::fs::File::open(refs.join("input.npy")).unwrap()).unwrap();
     let net = MobileNetV2::from_tensors(read_legacy(&path).unwrap()).unwrap();
-    let x = candle_core::Tensor::from_vec(
-        input.iter().copied().collect::<Vec<f32>>(),
-        (6, 3, 224, 224),
-        &candle_core::Device::Cpu,
-    )
-    .unwrap();
+    let x = genrelab::vision::layers::Maps::from_nchw(input.as_slice().unwrap(), 6, 3, 224, 224);
     let (features, logits) = net.forward(&x).unwrap();
-    let features = features.to_vec2::<f32>().unwrap();
-    let logits = logits.unwrap().to_vec2::<f32>().unwrap();
+    let rows = |m: Array2<f32>| m.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+    let features = rows(features);
+    let logits = rows(logits.unwrap());
     let max_diff = |ours: &[Vec<f32>], theirs: &Array2<f32>| {
         ours.iter()
             .flatten()

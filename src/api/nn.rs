@@ -28,7 +28,15 @@ pub struct MlpHandle {
     pub history: Option<Arc<History>>,
 }
 
-pub const MLP_KEYS: &[&str] = &["input", "hidden", "outputs", "activation", "dropout", "standardize", "seed"];
+pub const MLP_KEYS: &[&str] = &[
+    "input",
+    "hidden",
+    "outputs",
+    "activation",
+    "dropout",
+    "standardize",
+    "seed",
+];
 pub const FIT_KEYS: &[&str] = &[
     "epochs",
     "batch_size",
@@ -60,7 +68,9 @@ pub fn mlp(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result<MlpHand
     };
     let dropout = opts.float("dropout")?.unwrap_or(0.0);
     if !(0.0..1.0).contains(&dropout) {
-        return Err(Error::invalid(format!("nn::mlp: dropout must be in [0, 1), got {dropout}")));
+        return Err(Error::invalid(format!(
+            "nn::mlp: dropout must be in [0, 1), got {dropout}"
+        )));
     }
     let seed = match opts.count("seed")? {
         Some(s) => s as u64,
@@ -85,11 +95,20 @@ pub fn labels_f32(y: &Labels) -> ndarray::Array2<f32> {
 
 /// The `validation: [x, labels]` option.
 fn validation(opts: &Options) -> Result<Option<(Matrix, Labels)>> {
-    let Some(v) = opts.get("validation") else { return Ok(None) };
-    let pair = v.read_lock::<Array>().filter(|a| a.len() == 2).and_then(|a| {
-        Some((a[0].read_lock::<Matrix>()?.clone(), a[1].read_lock::<Labels>()?.clone()))
-    });
-    pair.map(Some).ok_or_else(|| Error::invalid("fit: option 'validation' must be [features Matrix, Labels]"))
+    let Some(v) = opts.get("validation") else {
+        return Ok(None);
+    };
+    let pair = v
+        .read_lock::<Array>()
+        .filter(|a| a.len() == 2)
+        .and_then(|a| {
+            Some((
+                a[0].read_lock::<Matrix>()?.clone(),
+                a[1].read_lock::<Labels>()?.clone(),
+            ))
+        });
+    pair.map(Some)
+        .ok_or_else(|| Error::invalid("fit: option 'validation' must be [features Matrix, Labels]"))
 }
 
 /// `early_stopping`: an epoch count (patience), true (10) or false.
@@ -107,14 +126,18 @@ pub fn fit_options(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result
         match opts.float(key)? {
             None => Ok(default),
             Some(v) if v > 0.0 && v.is_finite() => Ok(v as f32),
-            Some(v) => Err(Error::invalid(format!("fit: option '{key}' must be positive, got {v}"))),
+            Some(v) => Err(Error::invalid(format!(
+                "fit: option '{key}' must be positive, got {v}"
+            ))),
         }
     };
     let non_negative = |key: &str| -> Result<f32> {
         match opts.float(key)? {
             None => Ok(0.0),
             Some(v) if v >= 0.0 && v.is_finite() => Ok(v as f32),
-            Some(v) => Err(Error::invalid(format!("fit: option '{key}' must be 0 or more, got {v}"))),
+            Some(v) => Err(Error::invalid(format!(
+                "fit: option '{key}' must be 0 or more, got {v}"
+            ))),
         }
     };
     let optimizer = OptimizerKind::parse(
@@ -141,9 +164,9 @@ pub fn fit_options(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result
 
 impl MlpHandle {
     pub fn fitted(&self) -> Result<&Mlp> {
-        self.model
-            .as_deref()
-            .ok_or_else(|| Error::invalid("this network is not fitted yet; call fit(x, labels) first"))
+        self.model.as_deref().ok_or_else(|| {
+            Error::invalid("this network is not fitted yet; call fit(x, labels) first")
+        })
     }
 
     /// Trains on `x`/`y`, building the network on the first call. On an
@@ -163,7 +186,9 @@ impl MlpHandle {
             })?,
         };
         if mlp.names.as_deref().is_some_and(|n| n != y.names()) {
-            return Err(Error::invalid("fit: these labels have other names than the ones the network was trained on"));
+            return Err(Error::invalid(
+                "fit: these labels have other names than the ones the network was trained on",
+            ));
         }
         let validation = validation(opts)?;
         let verbose = opts.boolean("verbose")?.unwrap_or(false);
@@ -175,7 +200,10 @@ impl MlpHandle {
                 None => format!("loss {:.4}", e.loss),
             };
             if verbose {
-                eprintln!("epoch {}/{}: {note} ({:.2} s)", e.epoch, e.epochs, e.seconds);
+                eprintln!(
+                    "epoch {}/{}: {note} ({:.2} s)",
+                    e.epoch, e.epochs, e.seconds
+                );
             }
             bar.update(e.epoch, &note);
         };
@@ -183,7 +211,10 @@ impl MlpHandle {
             &mut mlp,
             x.values().view(),
             labels_f32(y).view(),
-            validation.as_ref().zip(yv.as_ref()).map(|((vx, _), vy)| (vx.values().view(), vy.view())),
+            validation
+                .as_ref()
+                .zip(yv.as_ref())
+                .map(|((vx, _), vy)| (vx.values().view(), vy.view())),
             &fit,
             &mut report,
         );
@@ -206,24 +237,36 @@ impl MlpHandle {
 /// `seconds` per epoch, `best_epoch`, `stopped_early`.
 pub fn history_map(h: &History) -> Map {
     let floats = |f: &dyn Fn(&crate::nn::train::Epoch) -> f64| -> Dynamic {
-        h.epochs.iter().map(|e| Dynamic::from_float(f(e))).collect::<Array>().into()
+        h.epochs
+            .iter()
+            .map(|e| Dynamic::from_float(f(e)))
+            .collect::<Array>()
+            .into()
     };
     let mut m = Map::new();
     m.insert("loss".into(), floats(&|e| e.loss));
     if h.epochs.iter().all(|e| e.val_loss.is_some()) && !h.epochs.is_empty() {
-        m.insert("val_loss".into(), floats(&|e| e.val_loss.unwrap_or(f64::NAN)));
+        m.insert(
+            "val_loss".into(),
+            floats(&|e| e.val_loss.unwrap_or(f64::NAN)),
+        );
     }
     m.insert("seconds".into(), floats(&|e| e.seconds));
     m.insert("epochs".into(), Dynamic::from_int(h.epochs.len() as i64));
     m.insert("best_epoch".into(), Dynamic::from_int(h.best_epoch as i64));
-    m.insert("stopped_early".into(), Dynamic::from_bool(h.stop == Stop::EarlyStopped));
+    m.insert(
+        "stopped_early".into(),
+        Dynamic::from_bool(h.stop == Stop::EarlyStopped),
+    );
     m
 }
 
 fn describe(net: &MlpHandle) -> String {
     let sizes: Vec<String> = std::iter::once(net.input.map_or("?".into(), |i| i.to_string()))
         .chain(net.hidden.iter().map(|h| h.to_string()))
-        .chain(std::iter::once(net.outputs.map_or("?".into(), |o| o.to_string())))
+        .chain(std::iter::once(
+            net.outputs.map_or("?".into(), |o| o.to_string()),
+        ))
         .collect();
     match &net.model {
         None => format!(
@@ -238,10 +281,9 @@ fn describe(net: &MlpHandle) -> String {
                 .chain(std::iter::once(m.spec.outputs))
                 .map(|s| s.to_string())
                 .collect();
-            let trained = net
-                .history
-                .as_ref()
-                .map_or(String::new(), |h| format!("; trained {} epochs, best {}", h.epochs.len(), h.best_epoch));
+            let trained = net.history.as_ref().map_or(String::new(), |h| {
+                format!("; trained {} epochs, best {}", h.epochs.len(), h.best_epoch)
+            });
             format!(
                 "Mlp {} ({}, dropout {}; {} parameters{trained})",
                 sizes.join(" → "),
@@ -342,7 +384,12 @@ pub mod nn_methods {
     ///
     /// Errors: as `fit(x, labels, options)`.
     #[rhai_fn(global, name = "fit", return_raw)]
-    pub fn fit(ctx: NativeCallContext, net: &mut MlpHandle, x: Matrix, labels: Labels) -> RhaiResult<MlpHandle> {
+    pub fn fit(
+        ctx: NativeCallContext,
+        net: &mut MlpHandle,
+        x: Matrix,
+        labels: Labels,
+    ) -> RhaiResult<MlpHandle> {
         fit_with(ctx, net, x, labels, Map::new())
     }
 
@@ -399,8 +446,12 @@ pub mod nn_methods {
     pub fn predict_proba(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Matrix> {
         let m = net.fitted()?;
         let p = m.predict_proba(x.values().view())?;
-        let names = m.names.clone().unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
-        Ok(scores_matrix(p, &names)?.with_names(x.row_names().map(<[String]>::to_vec), Some(names))?)
+        let names = m
+            .names
+            .clone()
+            .unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
+        Ok(scores_matrix(p, &names)?
+            .with_names(x.row_names().map(<[String]>::to_vec), Some(names))?)
     }
 
     /// The labels with probability above 0.5 (for top-k or tuned
@@ -412,7 +463,10 @@ pub mod nn_methods {
     pub fn predict(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Labels> {
         let m = net.fitted()?;
         let p = m.predict_proba(x.values().view())?;
-        let names = m.names.clone().unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
+        let names = m
+            .names
+            .clone()
+            .unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
         Ok(Labels::new(names, p.mapv(|p| u8::from(p > 0.5)))?)
     }
 
@@ -421,7 +475,9 @@ pub mod nn_methods {
     /// `stopped_early`; `()` before `fit`.
     #[rhai_fn(global, get = "history", pure)]
     pub fn history(net: &mut MlpHandle) -> Dynamic {
-        net.history.as_ref().map_or(Dynamic::UNIT, |h| super::history_map(h).into())
+        net.history
+            .as_ref()
+            .map_or(Dynamic::UNIT, |h| super::history_map(h).into())
     }
 
     /// Writes the network (weights, scaler, label names) to a `.safetensors`

@@ -11,34 +11,45 @@ use crate::data::Movies;
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 use crate::vision::backbone::{Backbone, OnError, Output};
+use crate::vision::preprocess::{Normalize, Resize};
 
 /// A loaded network as scripts hold it (shared, never copied).
 #[derive(Clone)]
 pub struct BackboneHandle(pub Rc<Backbone>);
 
 fn open(name: &str, weights: &str, options: Map) -> Result<BackboneHandle> {
-    let opts = Options::new("vision::backbone", options, &["output"])?;
+    let opts = Options::new(
+        "vision::backbone",
+        options,
+        &["output", "resize", "preprocess"],
+    )?;
     let output = match opts.string("output")?.as_deref() {
-        None | Some("features") | Some("avg") => Output::Features,
-        Some("logits") => Output::Logits,
+        None => None,
+        Some("features") | Some("avg") => Some(Output::Features),
+        Some("logits") => Some(Output::Logits),
+        Some("conv") => Some(Output::Conv),
+        Some("fc2") => Some(Output::Fc2),
         Some(other) => {
             return Err(Error::invalid(format!(
-                "vision::backbone: output must be \"features\" or \"logits\" for {name}, got \"{other}\""
+                "vision::backbone: output must be \"features\"/\"avg\", \"logits\" (mobilenet_v2), \"conv\" or \"fc2\" (vgg16), got \"{other}\""
             )));
         }
     };
-    match name {
-        "mobilenet_v2" => Ok(BackboneHandle(Rc::new(Backbone::mobilenet_v2(
-            std::path::Path::new(weights),
-            output,
-        )?))),
-        "vgg16" => Err(Error::invalid(
-            "vision::backbone: vgg16 is not available yet (issue 5 is in progress); use \"mobilenet_v2\"",
-        )),
-        other => Err(Error::invalid(format!(
-            "vision::backbone: unknown network '{other}'; use \"mobilenet_v2\""
-        ))),
-    }
+    let resize = opts
+        .string("resize")?
+        .map(|r| Resize::parse(&r))
+        .transpose()?;
+    let normalize = opts
+        .string("preprocess")?
+        .map(|p| Normalize::parse(&p))
+        .transpose()?;
+    Ok(BackboneHandle(Rc::new(Backbone::open(
+        name,
+        std::path::Path::new(weights),
+        output,
+        resize,
+        normalize,
+    )?)))
 }
 
 /// (key, image path) for every movie or path.
@@ -84,7 +95,7 @@ fn extract_with(backbone: &Backbone, images: &Dynamic, options: Map) -> Result<M
     let mut bar = crate::progress::Progress::new(backbone.name.clone(), items.len(), "img");
     let result = backbone.extract(
         &items,
-        opts.count("batch")?.unwrap_or(32),
+        opts.count("batch")?.unwrap_or(8),
         cache.as_deref(),
         on_error,
         |done, _total| bar.update(done, ""),
@@ -161,7 +172,7 @@ pub mod vision_methods {
     /// `.safetensors` file keeps the rows by key: a rerun computes only what
     /// is missing, and an interrupted run resumes where it stopped.
     ///
-    /// Arguments: `options` — `batch` (32), `cache` (a .safetensors path),
+    /// Arguments: `options` — `batch` (8: small batches stay in cache and beat large ones on CPU), `cache` (a .safetensors path),
     /// `on_error` (`"skip"`: leave unreadable images out, the default, or
     /// `"zero"`: keep a row of zeros); each unreadable image is reported.
     ///

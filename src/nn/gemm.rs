@@ -1,4 +1,4 @@
-//! One safe entry to the `gemm` crate (already built for candle): C = A·B or
+//! One safe entry to the `gemm` crate (the kernels candle uses): C = A·B or
 //! C += A·B on ndarray views of any strides, so transposed operands are
 //! views, never copies. Threads come from rayon's pool.
 
@@ -7,7 +7,12 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// `c = a · b` (or `c += a · b` when `accumulate`). Panics only on a shape
 /// mismatch, which is a bug in the caller, never bad user input.
-pub fn matmul_into(c: &mut ArrayViewMut2<f32>, a: ArrayView2<f32>, b: ArrayView2<f32>, accumulate: bool) {
+pub fn matmul_into(
+    c: &mut ArrayViewMut2<f32>,
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    accumulate: bool,
+) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
     assert_eq!(k, k2, "matmul: inner dimensions differ");
@@ -78,7 +83,12 @@ mod tests {
         matmul_into(&mut big_c.view_mut(), big_a.view(), big_b.t(), false);
         assert_eq!(big_c, big_a.dot(&big_b.t()));
         let mut tiny = array![[9.0f32]];
-        matmul_into(&mut tiny.view_mut(), Array2::zeros((1, 0)).view(), Array2::zeros((0, 1)).view(), false);
+        matmul_into(
+            &mut tiny.view_mut(),
+            Array2::zeros((1, 0)).view(),
+            Array2::zeros((0, 1)).view(),
+            false,
+        );
         assert_eq!(tiny[[0, 0]], 0.0);
     }
 }

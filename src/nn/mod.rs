@@ -295,7 +295,10 @@ mod tests {
         let expected = (2f64.ln() + 3.0 + (-3f64).exp().ln_1p()) / 4.0;
         assert!((l - expected).abs() < 1e-12, "{l} vs {expected}");
         let wrong = array![[-1000.0f32]];
-        assert_eq!(bce_with_logits(wrong.view(), array![[1.0f32]].view()), 1000.0);
+        assert_eq!(
+            bce_with_logits(wrong.view(), array![[1.0f32]].view()),
+            1000.0
+        );
         assert_eq!(sigmoid(-1000.0), 0.0);
         assert_eq!(sigmoid(1000.0), 1.0);
     }

@@ -8,15 +8,24 @@
 //! `decay` is Keras' legacy schedule `lr / (1 + decay·t)` (t = updates so far);
 //! `weight_decay` adds `wd·w` to the gradient of weights (not biases).
 
-use ndarray::{ArrayViewMutD, ArrayViewD, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerKind {
-    Sgd { momentum: f32 },
-    RmsProp { rho: f32, epsilon: f32 },
-    Adam { beta1: f32, beta2: f32, epsilon: f32 },
+    Sgd {
+        momentum: f32,
+    },
+    RmsProp {
+        rho: f32,
+        epsilon: f32,
+    },
+    Adam {
+        beta1: f32,
+        beta2: f32,
+        epsilon: f32,
+    },
 }
 
 impl OptimizerKind {
@@ -63,7 +72,13 @@ pub struct Optimizer {
 }
 
 impl Optimizer {
-    pub fn new(kind: OptimizerKind, lr: f32, decay: f32, weight_decay: f32, shapes: &[Vec<usize>]) -> Optimizer {
+    pub fn new(
+        kind: OptimizerKind,
+        lr: f32,
+        decay: f32,
+        weight_decay: f32,
+        shapes: &[Vec<usize>],
+    ) -> Optimizer {
         let zeros = || shapes.iter().map(|s| ArrayD::zeros(IxDyn(s))).collect();
         Optimizer {
             kind,
@@ -81,45 +96,88 @@ impl Optimizer {
     }
 
     /// Applies one update. `params[i]` pairs with `grads[i]`; `decayed[i]`
-    /// says whether weight decay applies (weights yes, biases no).
-    pub fn step(&mut self, params: Vec<ArrayViewMutD<f32>>, grads: Vec<ArrayViewD<f32>>, decayed: &[bool]) {
+    /// says whether weight decay applies (weights yes, biases no). Large
+    /// tensors are updated in parallel chunks: elementwise, so the result
+    /// does not depend on the split.
+    pub fn step(&mut self, params: Vec<&mut [f32]>, grads: Vec<&[f32]>, decayed: &[bool]) {
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 15;
         self.steps += 1;
         let t = self.steps as f64;
         let lr = (self.lr as f64 / (1.0 + self.decay as f64 * (t - 1.0))) as f32;
-        for (i, (mut p, g)) in params.into_iter().zip(grads).enumerate() {
+        let kind = self.kind;
+        let (c1, c2) = match kind {
+            OptimizerKind::Adam { beta1, beta2, .. } => (
+                // Reciprocals of the bias corrections 1 − βᵗ.
+                (1.0 / (1.0 - (beta1 as f64).powf(t))) as f32,
+                (1.0 / (1.0 - (beta2 as f64).powf(t))) as f32,
+            ),
+            _ => (1.0, 1.0),
+        };
+        let mut empty: Vec<f32> = Vec::new();
+        for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
             let wd = if decayed[i] { self.weight_decay } else { 0.0 };
-            let grad = |p: f32, g: f32| g + wd * p;
-            match self.kind {
-                OptimizerKind::Sgd { momentum } => {
-                    if momentum == 0.0 {
-                        p.zip_mut_with(&g, |p, &g| *p -= lr * grad(*p, g));
-                    } else {
-                        let b = &mut self.first[i];
-                        ndarray::Zip::from(&mut p).and(&g).and(b).for_each(|p, &g, b| {
-                            *b = momentum * *b + grad(*p, g);
-                            *p -= lr * *b;
-                        });
-                    }
+            let first = self.first[i]
+                .as_slice_mut()
+                .expect("optimizer state is contiguous");
+            let second = match self.second.get_mut(i) {
+                Some(v) => v.as_slice_mut().expect("optimizer state is contiguous"),
+                None => {
+                    empty.resize(first.len(), 0.0);
+                    &mut empty[..]
                 }
-                OptimizerKind::RmsProp { rho, epsilon } => {
-                    let a = &mut self.first[i];
-                    ndarray::Zip::from(&mut p).and(&g).and(a).for_each(|p, &g, a| {
-                        let g = grad(*p, g);
-                        *a = rho * *a + (1.0 - rho) * g * g;
-                        *p -= lr * g / (a.sqrt() + epsilon);
-                    });
-                }
-                OptimizerKind::Adam { beta1, beta2, epsilon } => {
-                    let c1 = (1.0 - (beta1 as f64).powf(t)) as f32;
-                    let c2 = (1.0 - (beta2 as f64).powf(t)) as f32;
-                    let (m, v) = (&mut self.first[i], &mut self.second[i]);
-                    ndarray::Zip::from(&mut p).and(&g).and(m).and(v).for_each(|p, &g, m, v| {
-                        let g = grad(*p, g);
-                        *m = beta1 * *m + (1.0 - beta1) * g;
-                        *v = beta2 * *v + (1.0 - beta2) * g * g;
-                        *p -= lr * (*m / c1) / ((*v / c2).sqrt() + epsilon);
-                    });
-                }
+            };
+            p.par_chunks_mut(CHUNK)
+                .zip(g.par_chunks(CHUNK))
+                .zip(
+                    first
+                        .par_chunks_mut(CHUNK)
+                        .zip(second.par_chunks_mut(CHUNK)),
+                )
+                .for_each(|((p, g), (m, v))| update(kind, lr, wd, c1, c2, p, g, m, v));
+        }
+    }
+}
+
+/// One optimiser rule over matching slices of parameters, gradients and
+/// state (`v` is only read by Adam).
+#[allow(clippy::too_many_arguments)]
+fn update(
+    kind: OptimizerKind,
+    lr: f32,
+    wd: f32,
+    c1: f32,
+    c2: f32,
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    match kind {
+        OptimizerKind::Sgd { momentum } => {
+            for ((p, &g), b) in p.iter_mut().zip(g).zip(m) {
+                let g = g + wd * *p;
+                *b = momentum * *b + g;
+                *p -= lr * *b;
+            }
+        }
+        OptimizerKind::RmsProp { rho, epsilon } => {
+            for ((p, &g), a) in p.iter_mut().zip(g).zip(m) {
+                let g = g + wd * *p;
+                *a = rho * *a + (1.0 - rho) * g * g;
+                *p -= lr * g / (a.sqrt() + epsilon);
+            }
+        }
+        OptimizerKind::Adam {
+            beta1,
+            beta2,
+            epsilon,
+        } => {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                let g = g + wd * *p;
+                *m = beta1 * *m + (1.0 - beta1) * g;
+                *v = beta2 * *v + (1.0 - beta2) * g * g;
+                *p -= lr * (*m * c1) / ((*v * c2).sqrt() + epsilon);
             }
         }
     }

@@ -19,7 +19,10 @@ impl Mlp {
         let mut saved = Saved::new("mlp");
         saved.set("spec", &self.spec).set("names", &self.names);
         for (i, layer) in self.layers.iter().enumerate() {
-            saved.matrix(&format!("layer{i}.weight"), &layer.weights.mapv(|v| v as f64));
+            saved.matrix(
+                &format!("layer{i}.weight"),
+                &layer.weights.mapv(|v| v as f64),
+            );
             saved.vector(&format!("layer{i}.bias"), &to_f64(&layer.bias));
         }
         if let Some(s) = &self.scaler {
@@ -45,7 +48,8 @@ impl Mlp {
             .windows(2)
             .enumerate()
             .map(|(i, w)| {
-                let weights: Array2<f64> = saved.get_matrix(path, &format!("layer{i}.weight"), w[0], w[1])?;
+                let weights: Array2<f64> =
+                    saved.get_matrix(path, &format!("layer{i}.weight"), w[0], w[1])?;
                 Ok(Dense {
                     weights: weights.mapv(|v| v as f32),
                     bias: f32s(saved.get_vector(path, &format!("layer{i}.bias"), w[1])?),
@@ -60,7 +64,12 @@ impl Mlp {
         } else {
             None
         };
-        Ok(Mlp { spec, layers, scaler, names })
+        Ok(Mlp {
+            spec,
+            layers,
+            scaler,
+            names,
+        })
     }
 }
 
@@ -83,7 +92,10 @@ mod tests {
             seed: 1,
         })
         .unwrap();
-        mlp.scaler = Some(Scaler { mean: Array1::from(vec![1.0, 2.0, 3.0, 4.0]), scale: Array1::ones(4) });
+        mlp.scaler = Some(Scaler {
+            mean: Array1::from(vec![1.0, 2.0, 3.0, 4.0]),
+            scale: Array1::ones(4),
+        });
         mlp.names = Some(vec!["Drama".into(), "Comedy".into()]);
         mlp.save(&path).unwrap();
         assert_eq!(Mlp::load(&path).unwrap(), mlp);
@@ -92,6 +104,9 @@ mod tests {
         saved.tensors.retain(|t| t.0 != "layer1.bias");
         saved.write(&path).unwrap();
         let e = Mlp::load(&path).unwrap_err().to_string();
-        assert!(e.ends_with("m.safetensors: missing tensor 'layer1.bias'"), "{e}");
+        assert!(
+            e.ends_with("m.safetensors: missing tensor 'layer1.bias'"),
+            "{e}"
+        );
     }
 }

@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::Rng;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::Rng;
 
 use super::gemm::matmul_into;
 use super::optim::{Optimizer, OptimizerKind};
@@ -95,7 +95,9 @@ pub fn fit(
         check_data(mlp, vx, vy, "fit: validation")?;
     }
     if opts.batch_size == 0 || opts.epochs == 0 {
-        return Err(Error::invalid("fit: epochs and batch_size must be at least 1"));
+        return Err(Error::invalid(
+            "fit: epochs and batch_size must be at least 1",
+        ));
     }
     if mlp.spec.standardize && mlp.scaler.is_none() {
         mlp.scaler = Some(Scaler::fit(x));
@@ -108,7 +110,13 @@ pub fn fit(
         .flat_map(|l| [l.weights.shape().to_vec(), l.bias.shape().to_vec()])
         .collect();
     let decayed: Vec<bool> = (0..shapes.len()).map(|i| i % 2 == 0).collect();
-    let mut optimizer = Optimizer::new(opts.optimizer, opts.lr, opts.decay, opts.weight_decay, &shapes);
+    let mut optimizer = Optimizer::new(
+        opts.optimizer,
+        opts.lr,
+        opts.decay,
+        opts.weight_decay,
+        &shapes,
+    );
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(opts.seed);
     let mut order: Vec<usize> = (0..x.nrows()).collect();
     let mut history = History::default();
@@ -130,7 +138,7 @@ pub fn fit(
             }
             let xb = x.select(Axis(0), batch);
             let yb = y.select(Axis(0), batch);
-            loss_sum += train_batch(mlp, &mut optimizer, &decayed, xb.view(), yb.view(), &mut rng)
+            loss_sum += train_batch(mlp, &mut optimizer, &decayed, xb, yb.view(), &mut rng)
                 * batch.len() as f64;
         }
         let loss = loss_sum / x.nrows() as f64;
@@ -159,7 +167,10 @@ pub fn fit(
             best_loss = monitored;
             history.best_epoch = epoch;
             best_layers.clone_from(&mlp.layers);
-        } else if opts.patience.is_some_and(|p| epoch - history.best_epoch >= p) {
+        } else if opts
+            .patience
+            .is_some_and(|p| epoch - history.best_epoch >= p)
+        {
             history.stop = Stop::EarlyStopped;
             break;
         }
@@ -195,16 +206,16 @@ fn check_data(mlp: &Mlp, x: ArrayView2<f32>, y: ArrayView2<f32>, what: &str) -> 
 /// parameter order (w0, b0, w1, b1, …), and the batch loss.
 pub(crate) fn gradients(
     mlp: &Mlp,
-    x: ArrayView2<f32>,
+    x: Array2<f32>,
     y: ArrayView2<f32>,
     rng: &mut impl Rng,
 ) -> (Vec<Array2<f32>>, Vec<Array1<f32>>, f64) {
     let last = mlp.layers.len() - 1;
     let keep = 1.0 - mlp.spec.dropout;
-    // inputs[l] is what layer l sees; masks[l] the dropout mask of hidden layer l.
-    let mut inputs: Vec<Array2<f32>> = vec![x.to_owned()];
-    let mut activations: Vec<Array2<f32>> = Vec::new();
-    let mut masks: Vec<Option<Array2<f32>>> = Vec::new();
+    // inputs[l] is what layer l sees. With dropout, a hidden layer also keeps
+    // its activation before the mask (the derivative needs it) and the mask.
+    let mut inputs: Vec<Array2<f32>> = vec![x];
+    let mut dropped: Vec<Option<(Array2<f32>, Array2<f32>)>> = Vec::new();
     let mut logits = Array2::zeros((0, 0));
     for (l, layer) in mlp.layers.iter().enumerate() {
         let mut z = layer.affine(inputs[l].view());
@@ -213,18 +224,20 @@ pub(crate) fn gradients(
             break;
         }
         mlp.spec.activation.apply(&mut z);
-        let mask = (mlp.spec.dropout > 0.0).then(|| {
-            Array2::from_shape_simple_fn(z.raw_dim(), || {
-                if rng.r#gen::<f32>() < keep { 1.0 / keep } else { 0.0 }
-            })
-        });
-        let input = match &mask {
-            Some(m) => &z * m,
-            None => z.clone(),
-        };
-        activations.push(z);
-        masks.push(mask);
-        inputs.push(input);
+        if mlp.spec.dropout > 0.0 {
+            let mask = Array2::from_shape_simple_fn(z.raw_dim(), || {
+                if rng.r#gen::<f32>() < keep {
+                    1.0 / keep
+                } else {
+                    0.0
+                }
+            });
+            inputs.push(&z * &mask);
+            dropped.push(Some((z, mask)));
+        } else {
+            inputs.push(z);
+            dropped.push(None);
+        }
     }
     let loss = bce_with_logits(logits.view(), y);
     let scale = 1.0 / logits.len() as f32;
@@ -240,11 +253,19 @@ pub(crate) fn gradients(
         bias_grads.push(delta.sum_axis(Axis(0)));
         if l > 0 {
             let mut below = Array2::zeros((delta.nrows(), layer.weights.nrows()));
-            matmul_into(&mut below.view_mut(), delta.view(), layer.weights.t(), false);
-            if let Some(m) = &masks[l - 1] {
-                below *= m;
+            matmul_into(
+                &mut below.view_mut(),
+                delta.view(),
+                layer.weights.t(),
+                false,
+            );
+            match &dropped[l - 1] {
+                Some((activation, mask)) => {
+                    below *= mask;
+                    mlp.spec.activation.backward(&mut below, activation);
+                }
+                None => mlp.spec.activation.backward(&mut below, &inputs[l]),
             }
-            mlp.spec.activation.backward(&mut below, &activations[l - 1]);
             delta = below;
         }
     }
@@ -257,20 +278,30 @@ fn train_batch(
     mlp: &mut Mlp,
     optimizer: &mut Optimizer,
     decayed: &[bool],
-    x: ArrayView2<f32>,
+    x: Array2<f32>,
     y: ArrayView2<f32>,
     rng: &mut impl Rng,
 ) -> f64 {
     let (dw, db, loss) = gradients(mlp, x, y, rng);
-    let mut params = Vec::new();
+    let mut params: Vec<&mut [f32]> = Vec::new();
     for layer in mlp.layers.iter_mut() {
-        params.push(layer.weights.view_mut().into_dyn());
-        params.push(layer.bias.view_mut().into_dyn());
+        params.push(
+            layer
+                .weights
+                .as_slice_mut()
+                .expect("weights are contiguous"),
+        );
+        params.push(layer.bias.as_slice_mut().expect("biases are contiguous"));
     }
     let grads = dw
         .iter()
         .zip(&db)
-        .flat_map(|(w, b)| [w.view().into_dyn(), b.view().into_dyn()])
+        .flat_map(|(w, b)| {
+            [
+                w.as_slice().expect("contiguous"),
+                b.as_slice().expect("contiguous"),
+            ]
+        })
         .collect();
     optimizer.step(params, grads, decayed);
     loss
@@ -329,7 +360,12 @@ mod tests {
 
     fn data() -> (Array2<f32>, Array2<f32>) {
         (
-            array![[0.5, -1.0, 2.0], [1.5, 0.2, -0.3], [-0.7, 0.8, 0.1], [0.0, 1.0, -1.0]],
+            array![
+                [0.5, -1.0, 2.0],
+                [1.5, 0.2, -0.3],
+                [-0.7, 0.8, 0.1],
+                [0.0, 1.0, -1.0]
+            ],
             array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]],
         )
     }
@@ -346,11 +382,24 @@ mod tests {
     fn gradients_match_numpy() {
         let (x, y) = data();
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
-        let (dw, db, loss) = gradients(&net(), x.view(), y.view(), &mut rng);
+        let (dw, db, loss) = gradients(&net(), x, y.view(), &mut rng);
         assert!((loss - 0.816_778_441_136_532_6).abs() < 1e-6);
-        close(dw[0].iter().copied(), &[0.136108863, 0.068992283, 0.037423798, -0.128032144, -0.062728714, 0.22786576]);
+        close(
+            dw[0].iter().copied(),
+            &[
+                0.136108863,
+                0.068992283,
+                0.037423798,
+                -0.128032144,
+                -0.062728714,
+                0.22786576,
+            ],
+        );
         close(db[0].iter().copied(), &[0.099109993, 0.098174879]);
-        close(dw[1].iter().copied(), &[0.093058535, -0.014449827, -0.065128393, 0.034120099]);
+        close(
+            dw[1].iter().copied(),
+            &[0.093058535, -0.014449827, -0.065128393, 0.034120099],
+        );
         close(db[1].iter().copied(), &[0.023362371, -0.000268092]);
     }
 
@@ -373,21 +422,77 @@ mod tests {
 
     #[test]
     fn optimisers_match_numpy_updates() {
-        let adam = two_steps(OptimizerKind::parse("adam", None, None).unwrap(), 0.1, 0.0, 0.01);
-        close(adam.layers[0].weights.iter().copied(), &[0.001577888, -0.69773292, 0.207150344, 0.298222046, -0.102361605, 0.4014315]);
-        close(adam.layers[1].bias.iter().copied(), &[-0.125077468, -0.022732911]);
-        let rms = two_steps(OptimizerKind::parse("rmsprop", None, None).unwrap(), 0.1, 0.5, 0.0);
-        close(rms.layers[0].weights.iter().copied(), &[-0.116227031, -0.830381563, 0.083774906, 0.424956706, 0.016226172, 0.284386324]);
-        close(rms.layers[1].bias.iter().copied(), &[-0.085788825, 0.055042529]);
-        let sgd = two_steps(OptimizerKind::parse("sgd", Some(0.9), None).unwrap(), 0.5, 0.0, 0.0);
-        close(sgd.layers[0].weights.iter().copied(), &[0.009024659, -0.595999752, 0.348928694, 0.27757017, -0.213335572, 0.285742771]);
-        close(sgd.layers[1].bias.iter().copied(), &[0.01718853, -0.046667032]);
+        let adam = two_steps(
+            OptimizerKind::parse("adam", None, None).unwrap(),
+            0.1,
+            0.0,
+            0.01,
+        );
+        close(
+            adam.layers[0].weights.iter().copied(),
+            &[
+                0.001577888,
+                -0.69773292,
+                0.207150344,
+                0.298222046,
+                -0.102361605,
+                0.4014315,
+            ],
+        );
+        close(
+            adam.layers[1].bias.iter().copied(),
+            &[-0.125077468, -0.022732911],
+        );
+        let rms = two_steps(
+            OptimizerKind::parse("rmsprop", None, None).unwrap(),
+            0.1,
+            0.5,
+            0.0,
+        );
+        close(
+            rms.layers[0].weights.iter().copied(),
+            &[
+                -0.116227031,
+                -0.830381563,
+                0.083774906,
+                0.424956706,
+                0.016226172,
+                0.284386324,
+            ],
+        );
+        close(
+            rms.layers[1].bias.iter().copied(),
+            &[-0.085788825, 0.055042529],
+        );
+        let sgd = two_steps(
+            OptimizerKind::parse("sgd", Some(0.9), None).unwrap(),
+            0.5,
+            0.0,
+            0.0,
+        );
+        close(
+            sgd.layers[0].weights.iter().copied(),
+            &[
+                0.009024659,
+                -0.595999752,
+                0.348928694,
+                0.27757017,
+                -0.213335572,
+                0.285742771,
+            ],
+        );
+        close(
+            sgd.layers[1].bias.iter().copied(),
+            &[0.01718853, -0.046667032],
+        );
     }
 
     #[test]
     fn learns_a_separable_problem_and_restores_the_best_epoch() {
         // Label 0 = x0 > 0, label 1 = x1 > 0.
-        let x = Array2::from_shape_fn((200, 2), |(i, j)| (((i * 37 + j * 11) % 23) as f32 - 11.0) / 5.0);
+        let x = Array2::from_shape_fn((200, 2), |(i, j)| {
+            (((i * 37 + j * 11) % 23) as f32 - 11.0) / 5.0
+        });
         let y = x.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
         let mut mlp = Mlp::new(MlpSpec {
             input: 2,
@@ -399,14 +504,36 @@ mod tests {
             seed: 3,
         })
         .unwrap();
-        let opts = FitOptions { epochs: 60, batch_size: 16, lr: 0.01, patience: Some(5), ..FitOptions::default() };
-        let history = fit(&mut mlp, x.view(), y.view(), Some((x.view(), y.view())), &opts, &mut |_| {}).unwrap();
+        let opts = FitOptions {
+            epochs: 60,
+            batch_size: 16,
+            lr: 0.01,
+            patience: Some(5),
+            ..FitOptions::default()
+        };
+        let history = fit(
+            &mut mlp,
+            x.view(),
+            y.view(),
+            Some((x.view(), y.view())),
+            &opts,
+            &mut |_| {},
+        )
+        .unwrap();
         let best = &history.epochs[history.best_epoch - 1];
         let p = mlp.predict_proba(x.view()).unwrap();
         // The model holds the best epoch's weights: its loss is that epoch's.
         let again = bce_with_logits(p.mapv(|p| (p / (1.0 - p)).ln()).view(), y.view());
-        assert!((again - best.val_loss.unwrap()).abs() < 1e-3, "{again} vs {best:?}");
-        let accuracy = p.iter().zip(y.iter()).filter(|(p, y)| (**p > 0.5) == (**y > 0.5)).count() as f32 / 400.0;
+        assert!(
+            (again - best.val_loss.unwrap()).abs() < 1e-3,
+            "{again} vs {best:?}"
+        );
+        let accuracy = p
+            .iter()
+            .zip(y.iter())
+            .filter(|(p, y)| (**p > 0.5) == (**y > 0.5))
+            .count() as f32
+            / 400.0;
         assert!(accuracy > 0.95, "accuracy {accuracy}");
     }
 
@@ -415,14 +542,30 @@ mod tests {
         let (x, y) = data();
         let mut mlp = net();
         let opts = FitOptions::default();
-        let e = fit(&mut mlp, x.view(), y.slice(ndarray::s![..3, ..]), None, &opts, &mut |_| {}).unwrap_err();
+        let e = fit(
+            &mut mlp,
+            x.view(),
+            y.slice(ndarray::s![..3, ..]),
+            None,
+            &opts,
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "fit: 4 feature rows but 3 label rows");
         let mut nan = x.clone();
         nan[[2, 1]] = f32::NAN;
         let e = fit(&mut mlp, nan.view(), y.view(), None, &opts, &mut |_| {}).unwrap_err();
-        assert_eq!(e.to_string(), "fit: row 2, column 1 is NaN; features must be finite numbers");
-        let e = mlp.predict_proba(x.slice(ndarray::s![.., ..2])).unwrap_err();
-        assert_eq!(e.to_string(), "predict_proba: the network takes 3 input columns, the matrix has 2");
+        assert_eq!(
+            e.to_string(),
+            "fit: row 2, column 1 is NaN; features must be finite numbers"
+        );
+        let e = mlp
+            .predict_proba(x.slice(ndarray::s![.., ..2]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "predict_proba: the network takes 3 input columns, the matrix has 2"
+        );
         assert_eq!(mlp, net(), "failed calls leave the model as it was");
     }
 }

@@ -4,29 +4,39 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::interrupt;
 use crate::matrix::{Matrix, io};
+use crate::vision::layers::Maps;
 use crate::vision::mobilenet::MobileNetV2;
 use crate::vision::preprocess::{self, Normalize, Resize};
 use crate::vision::pth;
+use crate::vision::vgg::{self, Vgg16, VggOutput};
 
 /// What the network hands back per image.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Output {
-    /// The pooled features (1,280 for MobileNetV2).
+    /// The globally averaged last maps (1,280 for MobileNetV2, 512 for VGG16).
     Features,
-    /// The ImageNet logits (1,000).
+    /// MobileNetV2's ImageNet logits (1,000).
     Logits,
+    /// VGG16's last pool flattened, 25,088 (Keras `include_top=False`).
+    Conv,
+    /// VGG16's second fully connected layer, 4,096.
+    Fc2,
+}
+
+enum Network {
+    MobileNetV2(MobileNetV2),
+    Vgg16(Vgg16),
 }
 
 pub struct Backbone {
     pub name: String,
-    net: MobileNetV2,
+    net: Network,
     pub output: Output,
     pub resize: Resize,
     pub normalize: Normalize,
@@ -50,35 +60,78 @@ pub struct Extracted {
     pub cached: usize,
 }
 
-fn candle(e: candle_core::Error) -> Error {
-    Error::invalid(format!("backbone: {e}"))
-}
-
 impl Backbone {
-    /// torchvision's MobileNetV2 from a checkpoint (`mobilenet_v2-b0353104.pth`).
-    pub fn mobilenet_v2(weights: &Path, output: Output) -> Result<Backbone> {
-        let tensors = pth::read_legacy(weights)?;
-        let net =
-            MobileNetV2::from_tensors(tensors).map_err(|e| Error::file(weights, e.to_string()))?;
-        if output == Output::Logits && !net.has_classifier() {
-            return Err(Error::file(
-                weights,
-                "these weights have no classifier; use output \"features\"",
-            ));
-        }
+    /// A network by name from a checkpoint (legacy or zip `.pth`, or
+    /// `.safetensors`), with torchvision's preprocessing unless `resize` /
+    /// `normalize` say otherwise.
+    pub fn open(
+        name: &str,
+        weights: &Path,
+        output: Option<Output>,
+        resize: Option<Resize>,
+        normalize: Option<Normalize>,
+    ) -> Result<Backbone> {
+        let in_file = |e: Error| match e {
+            Error::Invalid(message) => Error::file(weights, message),
+            other => other,
+        };
+        let (net, output, default_resize) = match name {
+            "mobilenet_v2" => {
+                let output = output.unwrap_or(Output::Features);
+                if !matches!(output, Output::Features | Output::Logits) {
+                    return Err(Error::invalid(format!(
+                        "vision::backbone: mobilenet_v2 outputs \"features\" or \"logits\", not {output:?}"
+                    )));
+                }
+                let net = MobileNetV2::from_tensors(pth::read(weights)?).map_err(in_file)?;
+                if output == Output::Logits && !net.has_classifier() {
+                    return Err(Error::file(
+                        weights,
+                        "these weights have no classifier; use output \"features\"",
+                    ));
+                }
+                (Network::MobileNetV2(net), output, Resize::ShorterSideCrop)
+            }
+            "vgg16" => {
+                let output = output.unwrap_or(Output::Conv);
+                if output == Output::Logits {
+                    return Err(Error::invalid(
+                        "vision::backbone: vgg16 outputs \"conv\", \"avg\" or \"fc2\"",
+                    ));
+                }
+                let net = Vgg16::from_tensors(pth::read(weights)?).map_err(in_file)?;
+                if output == Output::Fc2 && !net.has_classifier() {
+                    return Err(Error::file(
+                        weights,
+                        "these weights have no classifier; use output \"conv\" or \"avg\"",
+                    ));
+                }
+                // The seed loaded posters with Keras' load_img(target_size=(224, 224)).
+                (Network::Vgg16(net), output, Resize::Stretch)
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "vision::backbone: unknown network '{other}'; use \"mobilenet_v2\" or \"vgg16\""
+                )));
+            }
+        };
         Ok(Backbone {
-            name: "mobilenet_v2".into(),
+            name: name.to_string(),
             net,
             output,
-            resize: Resize::ShorterSideCrop,
-            normalize: Normalize::Torch,
+            resize: resize.unwrap_or(default_resize),
+            // Both checkpoints are torchvision's, trained on torch-normalised inputs.
+            normalize: normalize.unwrap_or(Normalize::Torch),
         })
     }
 
     pub fn width(&self) -> usize {
-        match self.output {
-            Output::Features => crate::vision::mobilenet::FEATURES,
-            Output::Logits => 1000,
+        match (&self.net, self.output) {
+            (Network::MobileNetV2(_), Output::Logits) => 1000,
+            (Network::MobileNetV2(_), _) => crate::vision::mobilenet::FEATURES,
+            (Network::Vgg16(_), Output::Conv) => vgg::CONV_FEATURES,
+            (Network::Vgg16(_), Output::Fc2) => 4096,
+            (Network::Vgg16(_), _) => 512,
         }
     }
 
@@ -90,20 +143,31 @@ impl Backbone {
         )
     }
 
-    /// Network outputs for preprocessed inputs (each 3 × 224 × 224).
+    /// Network outputs for preprocessed inputs (each 3 × 224 × 224, CHW).
     pub fn forward(&self, inputs: &[Vec<f32>]) -> Result<Array2<f32>> {
         let n = inputs.len();
+        let size = preprocess::SIZE as usize;
         let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
-        let x = Tensor::from_vec(flat, (n, 3, 224, 224), &Device::Cpu).map_err(candle)?;
-        let (features, logits) = self.net.forward(&x)?;
-        let out = match self.output {
-            Output::Features => features,
-            Output::Logits => logits.ok_or_else(|| Error::invalid("backbone: no classifier"))?,
-        };
-        let rows = out.to_vec2::<f32>().map_err(candle)?;
-        let width = rows.first().map_or(0, Vec::len);
-        Array2::from_shape_vec((n, width), rows.into_iter().flatten().collect())
-            .map_err(|e| Error::invalid(e.to_string()))
+        let x = Maps::from_nchw(&flat, n, 3, size, size);
+        match &self.net {
+            Network::MobileNetV2(net) => {
+                let (features, logits) = net.forward(&x)?;
+                match self.output {
+                    Output::Logits => {
+                        logits.ok_or_else(|| Error::invalid("backbone: no classifier"))
+                    }
+                    _ => Ok(features),
+                }
+            }
+            Network::Vgg16(net) => net.forward(
+                &x,
+                match self.output {
+                    Output::Fc2 => VggOutput::Fc2,
+                    Output::Features => VggOutput::Avg,
+                    _ => VggOutput::Conv,
+                },
+            ),
+        }
     }
 
     /// Outputs for `items` (key, image path), in input order. Cached rows are
@@ -130,12 +194,16 @@ impl Backbone {
         let mut failures: Vec<(String, String)> = Vec::new();
         let mut done = cached;
         progress(done, items.len());
-        for (b, chunk) in todo.chunks(batch).enumerate() {
-            interrupt::check()?;
-            let decoded: Vec<Result<Vec<f32>>> = chunk
+        let decode = |chunk: &[&(String, PathBuf)]| -> Vec<Result<Vec<f32>>> {
+            chunk
                 .par_iter()
                 .map(|(_, path)| preprocess::load(path, self.resize, self.normalize))
-                .collect();
+                .collect()
+        };
+        let chunks: Vec<&[&(String, PathBuf)]> = todo.chunks(batch).collect();
+        let mut decoded = chunks.first().map(|c| decode(c)).unwrap_or_default();
+        for (b, chunk) in chunks.iter().enumerate() {
+            interrupt::check()?;
             let mut inputs = Vec::new();
             let mut keys = Vec::new();
             for ((key, path), d) in chunk.iter().map(|item| (&item.0, &item.1)).zip(decoded) {
@@ -147,8 +215,18 @@ impl Backbone {
                     Err(e) => failures.push((path.to_string_lossy().into_owned(), e.to_string())),
                 }
             }
-            if !inputs.is_empty() {
-                let out = self.forward(&inputs)?;
+            // The next batch decodes while this one runs through the network.
+            let next = chunks.get(b + 1);
+            let (out, next_decoded) = rayon::join(
+                || {
+                    (!inputs.is_empty())
+                        .then(|| self.forward(&inputs))
+                        .transpose()
+                },
+                || next.map(|c| decode(c)).unwrap_or_default(),
+            );
+            decoded = next_decoded;
+            if let Some(out) = out? {
                 for (key, row) in keys.into_iter().zip(out.rows()) {
                     known.insert(key, row.to_vec());
                 }

@@ -1,0 +1,505 @@
+//! Convolutional building blocks on channels-last (NHWC) f32 buffers, with
+//! every multiply-add in `gemm` or in loops over contiguous channels. In
+//! this layout a 1 × 1 convolution over a whole batch is one matrix product
+//! and a depthwise convolution vectorises across channels; candle's CPU
+//! convolutions (NCHW, one call per group) were ten times slower here.
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::nn::gemm::matmul_into;
+
+/// A batch of feature maps, `data[((n·h + y)·w + x)·c + channel]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Maps {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    pub data: Vec<f32>,
+}
+
+impl Maps {
+    /// From PyTorch's NCHW layout (what the preprocessing produces per image).
+    pub fn from_nchw(data: &[f32], n: usize, c: usize, h: usize, w: usize) -> Maps {
+        let mut out = vec![0f32; data.len()];
+        out.par_chunks_mut(h * w * c)
+            .enumerate()
+            .for_each(|(i, image)| {
+                let src = &data[i * c * h * w..(i + 1) * c * h * w];
+                for (p, pixel) in image.chunks_mut(c).enumerate() {
+                    for (ch, v) in pixel.iter_mut().enumerate() {
+                        *v = src[ch * h * w + p];
+                    }
+                }
+            });
+        Maps {
+            n,
+            h,
+            w,
+            c,
+            data: out,
+        }
+    }
+
+    fn pixels(&self) -> usize {
+        self.n * self.h * self.w
+    }
+
+    /// Each image's maps flattened in (channel, y, x) order, torchvision's
+    /// `torch.flatten` of NCHW, which its classifiers expect.
+    pub fn flatten_chw(&self) -> Array2<f32> {
+        let per = self.h * self.w * self.c;
+        let mut out = Array2::zeros((self.n, per));
+        let plane = self.h * self.w;
+        out.axis_iter_mut(ndarray::Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut row)| {
+                let src = &self.data[i * per..(i + 1) * per];
+                for (p, pixel) in src.chunks(self.c).enumerate() {
+                    for (ch, v) in pixel.iter().enumerate() {
+                        row[ch * plane + p] = *v;
+                    }
+                }
+            });
+        out
+    }
+
+    /// Each image's maps flattened in (y, x, channel) order: Keras'
+    /// `Flatten()` of channels-last maps, the seed's VGG16 features.
+    pub fn flatten_hwc(self) -> Array2<f32> {
+        let per = self.h * self.w * self.c;
+        Array2::from_shape_vec((self.n, per), self.data).expect("sizes agree")
+    }
+
+    /// Mean over each image's positions: (n, c).
+    pub fn global_average(&self) -> Array2<f32> {
+        let plane = (self.h * self.w) as f32;
+        let mut out = Array2::zeros((self.n, self.c));
+        for (i, mut row) in out.rows_mut().into_iter().enumerate() {
+            let image =
+                &self.data[i * self.h * self.w * self.c..(i + 1) * self.h * self.w * self.c];
+            for pixel in image.chunks(self.c) {
+                row.iter_mut().zip(pixel).for_each(|(s, v)| *s += v);
+            }
+            row.mapv_inplace(|s| s / plane);
+        }
+        out
+    }
+
+    /// Element-wise sum with a map of the same shape (residual connections).
+    pub fn plus(mut self, other: &Maps) -> Maps {
+        self.data
+            .par_chunks_mut(1 << 14)
+            .zip(other.data.par_chunks(1 << 14))
+            .for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(a, b)| *a += b));
+        self
+    }
+
+    /// 2 × 2 max pooling with stride 2 (VGG).
+    pub fn max_pool2(&self) -> Maps {
+        let (oh, ow, c) = (self.h / 2, self.w / 2, self.c);
+        let mut out = vec![0f32; self.n * oh * ow * c];
+        out.par_chunks_mut(ow * c)
+            .enumerate()
+            .for_each(|(row, dst)| {
+                let (i, oy) = (row / oh, row % oh);
+                for ox in 0..ow {
+                    let at = |dy: usize, dx: usize| {
+                        ((i * self.h + 2 * oy + dy) * self.w + 2 * ox + dx) * c
+                    };
+                    let o = &mut dst[ox * c..(ox + 1) * c];
+                    o.copy_from_slice(&self.data[at(0, 0)..at(0, 0) + c]);
+                    for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
+                        let s = &self.data[at(dy, dx)..at(dy, dx) + c];
+                        o.iter_mut().zip(s).for_each(|(o, s)| *o = o.max(*s));
+                    }
+                }
+            });
+        Maps {
+            n: self.n,
+            h: oh,
+            w: ow,
+            c,
+            data: out,
+        }
+    }
+}
+
+/// What follows a convolution's bias.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    None,
+    Relu,
+    Relu6,
+}
+
+/// A 2-D convolution (dense or depthwise) with bias and activation.
+pub struct Conv2d {
+    pub cin: usize,
+    pub cout: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub depthwise: bool,
+    /// Dense: `[(ky·k + kx)·cin + ci, co]`; depthwise: `[(ky·k + kx)·c + ch]`.
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    pub activation: Activation,
+}
+
+impl Conv2d {
+    /// From PyTorch's OIHW weight (`[cout, cin / groups, k, k]`) with
+    /// groups = 1 or groups = cin = cout (depthwise).
+    pub fn from_torch(
+        weight: &[f32],
+        bias: Vec<f32>,
+        (cout, cin, kernel): (usize, usize, usize),
+        stride: usize,
+        depthwise: bool,
+        activation: Activation,
+    ) -> Conv2d {
+        let k2 = kernel * kernel;
+        let per_out = if depthwise { k2 } else { cin * k2 };
+        debug_assert_eq!(weight.len(), cout * per_out);
+        let mut w = vec![0f32; weight.len()];
+        for co in 0..cout {
+            for ci in 0..if depthwise { 1 } else { cin } {
+                for p in 0..k2 {
+                    let v = weight[co * per_out + ci * k2 + p];
+                    if depthwise {
+                        w[p * cout + co] = v;
+                    } else {
+                        w[(p * cin + ci) * cout + co] = v;
+                    }
+                }
+            }
+        }
+        Conv2d {
+            cin,
+            cout,
+            kernel,
+            stride,
+            padding: kernel / 2,
+            depthwise,
+            weight: w,
+            bias,
+            activation,
+        }
+    }
+
+    fn out_size(&self, size: usize) -> usize {
+        (size + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+
+    pub fn forward(&self, x: &Maps) -> Result<Maps> {
+        if x.c != self.cin {
+            return Err(Error::invalid(format!(
+                "convolution expects {} input channels, got {}",
+                self.cin, x.c
+            )));
+        }
+        let (oh, ow) = (self.out_size(x.h), self.out_size(x.w));
+        let mut out = Maps {
+            n: x.n,
+            h: oh,
+            w: ow,
+            c: self.cout,
+            data: Vec::new(),
+        };
+        out.data = if self.depthwise {
+            self.depthwise_forward(x, oh, ow)
+        } else {
+            self.dense_forward(x, oh, ow)
+        };
+        self.finish(&mut out.data);
+        Ok(out)
+    }
+
+    fn bias_rows(&self, rows: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(rows * self.cout);
+        for _ in 0..rows {
+            out.extend_from_slice(&self.bias);
+        }
+        out
+    }
+
+    fn dense_forward(&self, x: &Maps, oh: usize, ow: usize) -> Vec<f32> {
+        let k = self.kernel;
+        let weight = ArrayView2::from_shape((k * k * self.cin, self.cout), &self.weight)
+            .expect("weight shape");
+        let mut out = self.bias_rows(x.n * oh * ow);
+        if k == 1 && self.stride == 1 {
+            let input =
+                ArrayView2::from_shape((x.pixels(), self.cin), &x.data).expect("input shape");
+            let mut y =
+                ArrayViewMut2::from_shape((x.pixels(), self.cout), &mut out).expect("output shape");
+            matmul_into(&mut y, input, weight, true);
+            return out;
+        }
+        // im2col one image at a time: rows are output positions, columns
+        // (ky, kx, ci) — memory stays at one image's patches.
+        let cols = k * k * self.cin;
+        let mut patches = vec![0f32; oh * ow * cols];
+        for i in 0..x.n {
+            patches
+                .par_chunks_mut(ow * cols)
+                .enumerate()
+                .for_each(|(oy, row)| {
+                    for ox in 0..ow {
+                        let dst = &mut row[ox * cols..(ox + 1) * cols];
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let seg = &mut dst
+                                    [(ky * k + kx) * self.cin..(ky * k + kx + 1) * self.cin];
+                                let (iy, ix) = (
+                                    (oy * self.stride + ky) as isize - self.padding as isize,
+                                    (ox * self.stride + kx) as isize - self.padding as isize,
+                                );
+                                if iy < 0 || ix < 0 || iy >= x.h as isize || ix >= x.w as isize {
+                                    seg.fill(0.0);
+                                } else {
+                                    let at =
+                                        ((i * x.h + iy as usize) * x.w + ix as usize) * self.cin;
+                                    seg.copy_from_slice(&x.data[at..at + self.cin]);
+                                }
+                            }
+                        }
+                    }
+                });
+            let input = ArrayView2::from_shape((oh * ow, cols), &patches).expect("patch shape");
+            let image = &mut out[i * oh * ow * self.cout..(i + 1) * oh * ow * self.cout];
+            let mut y =
+                ArrayViewMut2::from_shape((oh * ow, self.cout), image).expect("output shape");
+            matmul_into(&mut y, input, weight, true);
+        }
+        out
+    }
+
+    fn depthwise_forward(&self, x: &Maps, oh: usize, ow: usize) -> Vec<f32> {
+        let c = self.cout;
+        let mut out = self.bias_rows(x.n * oh * ow);
+        let wide = Wide::detect();
+        out.par_chunks_mut(ow * c)
+            .enumerate()
+            .for_each(|(row, dst)| {
+                let (i, oy) = (row / oh, row % oh);
+                match wide {
+                    // SAFETY: `Wide::detect` found these features on this CPU.
+                    #[cfg(target_arch = "x86_64")]
+                    Wide::Avx512 => unsafe { self.depthwise_row_avx512(x, dst, i, oy) },
+                    #[cfg(target_arch = "x86_64")]
+                    Wide::Avx2 => unsafe { self.depthwise_row_avx2(x, dst, i, oy) },
+                    Wide::Baseline => self.depthwise_row(x, dst, i, oy),
+                }
+            });
+        out
+    }
+
+    /// One output row of a depthwise convolution; the innermost loop runs
+    /// over contiguous channels, so it vectorises.
+    #[inline(always)]
+    fn depthwise_row(&self, x: &Maps, dst: &mut [f32], i: usize, oy: usize) {
+        let (k, c) = (self.kernel, self.cout);
+        let ow = dst.len() / c;
+        for ky in 0..k {
+            let iy = (oy * self.stride + ky) as isize - self.padding as isize;
+            if iy < 0 || iy >= x.h as isize {
+                continue;
+            }
+            let line =
+                &x.data[(i * x.h + iy as usize) * x.w * c..(i * x.h + iy as usize + 1) * x.w * c];
+            for kx in 0..k {
+                let w = &self.weight[(ky * k + kx) * c..(ky * k + kx + 1) * c];
+                for ox in 0..ow {
+                    let ix = (ox * self.stride + kx) as isize - self.padding as isize;
+                    if ix < 0 || ix >= x.w as isize {
+                        continue;
+                    }
+                    let src = &line[ix as usize * c..(ix as usize + 1) * c];
+                    for ((o, s), w) in dst[ox * c..(ox + 1) * c].iter_mut().zip(src).zip(w) {
+                        *o += s * w;
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn depthwise_row_avx512(&self, x: &Maps, dst: &mut [f32], i: usize, oy: usize) {
+        self.depthwise_row(x, dst, i, oy)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn depthwise_row_avx2(&self, x: &Maps, dst: &mut [f32], i: usize, oy: usize) {
+        self.depthwise_row(x, dst, i, oy)
+    }
+
+    fn finish(&self, data: &mut [f32]) {
+        match self.activation {
+            Activation::None => {}
+            Activation::Relu => data
+                .par_chunks_mut(1 << 14)
+                .for_each(|c| c.iter_mut().for_each(|v| *v = v.max(0.0))),
+            Activation::Relu6 => data
+                .par_chunks_mut(1 << 14)
+                .for_each(|c| c.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0))),
+        }
+    }
+}
+
+/// The widest vectors this CPU offers. The crate is built for baseline
+/// x86-64 (SSE2) so that it runs anywhere; hot loops are compiled again for
+/// AVX-512 and AVX2 and chosen at run time.
+#[derive(Clone, Copy)]
+enum Wide {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Baseline,
+}
+
+impl Wide {
+    fn detect() -> Wide {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Wide::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Wide::Avx2;
+            }
+        }
+        Wide::Baseline
+    }
+}
+
+/// `x · weightᵀ + bias` for a PyTorch `Linear` weight `[out, in]`, with ReLU if asked.
+pub fn linear(x: ArrayView2<f32>, weight: &Array2<f32>, bias: &[f32], relu: bool) -> Array2<f32> {
+    let mut y = Array2::from_shape_fn((x.nrows(), weight.nrows()), |(_, j)| bias[j]);
+    matmul_into(&mut y.view_mut(), x, weight.t(), true);
+    if relu {
+        y.mapv_inplace(|v| v.max(0.0));
+    }
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direct NCHW convolution, the definition, to check the fast paths.
+    fn reference(
+        x: &[f32],
+        (n, c, h, w): (usize, usize, usize, usize),
+        wt: &[f32],
+        cout: usize,
+        k: usize,
+        stride: usize,
+        depthwise: bool,
+    ) -> Vec<f32> {
+        let pad = k / 2;
+        let (oh, ow) = (
+            (h + 2 * pad - k) / stride + 1,
+            (w + 2 * pad - k) / stride + 1,
+        );
+        let mut out = vec![0f32; n * cout * oh * ow];
+        for i in 0..n {
+            for co in 0..cout {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = 0.0;
+                        let inputs: Vec<usize> = if depthwise {
+                            vec![co]
+                        } else {
+                            (0..c).collect()
+                        };
+                        for (j, ci) in inputs.into_iter().enumerate() {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (iy, ix) = (
+                                        (oy * stride + ky) as isize - pad as isize,
+                                        (ox * stride + kx) as isize - pad as isize,
+                                    );
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w
+                                    {
+                                        let per = if depthwise { k * k } else { c * k * k };
+                                        s += x[((i * c + ci) * h + iy as usize) * w + ix as usize]
+                                            * wt[co * per + (j * k + ky) * k + kx];
+                                    }
+                                }
+                            }
+                        }
+                        out[((i * cout + co) * oh + oy) * ow + ox] = s;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn check(c: usize, cout: usize, k: usize, stride: usize, depthwise: bool) {
+        let (n, h, w) = (2, 9, 7);
+        let x: Vec<f32> = (0..n * c * h * w)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+            .collect();
+        let per = if depthwise { k * k } else { c * k * k };
+        let wt: Vec<f32> = (0..cout * per)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0)
+            .collect();
+        let conv = Conv2d::from_torch(
+            &wt,
+            vec![0.0; cout],
+            (cout, c, k),
+            stride,
+            depthwise,
+            Activation::None,
+        );
+        let y = conv.forward(&Maps::from_nchw(&x, n, c, h, w)).unwrap();
+        let expected = reference(&x, (n, c, h, w), &wt, cout, k, stride, depthwise);
+        let got = y.flatten_chw();
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                (g - e).abs() < 1e-4,
+                "k{k} s{stride} dw{depthwise}: {g} vs {e}"
+            );
+        }
+        assert_eq!(got.len(), expected.len());
+    }
+
+    #[test]
+    fn convolutions_match_the_definition() {
+        check(3, 5, 3, 2, false);
+        check(4, 6, 3, 1, false);
+        check(4, 6, 1, 1, false);
+        check(6, 6, 3, 1, true);
+        check(6, 6, 3, 2, true);
+    }
+
+    #[test]
+    fn pooling_flattening_and_linear() {
+        let m = Maps {
+            n: 1,
+            h: 2,
+            w: 2,
+            c: 2,
+            data: vec![1.0, -1.0, 4.0, 0.0, 2.0, 7.0, 3.0, 2.0],
+        };
+        assert_eq!(m.max_pool2().data, vec![4.0, 7.0]);
+        assert_eq!(m.global_average().as_slice().unwrap(), &[2.5, 2.0]);
+        assert_eq!(
+            m.flatten_chw().as_slice().unwrap(),
+            &[1.0, 4.0, 2.0, 3.0, -1.0, 0.0, 7.0, 2.0]
+        );
+        let w = ndarray::array![[1.0f32, 2.0], [0.0, -1.0]];
+        let y = linear(ndarray::array![[1.0f32, 1.0]].view(), &w, &[0.5, 0.0], true);
+        assert_eq!(y.as_slice().unwrap(), &[3.5, 0.0]);
+    }
+}
