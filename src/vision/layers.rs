@@ -128,6 +128,10 @@ impl Maps {
     }
 }
 
+thread_local! {
+    static PATCHES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// What follows a convolution's bias.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
@@ -242,7 +246,12 @@ impl Conv2d {
         // im2col one image at a time: rows are output positions, columns
         // (ky, kx, ci) — memory stays at one image's patches.
         let cols = k * k * self.cin;
-        let mut patches = vec![0f32; oh * ow * cols];
+        // One patch buffer per thread, reused across layers and calls: VGG16's
+        // first layers need 115 MB per image, and fresh pages from the OS
+        // (zeroed by the kernel) cost more than filling them. Every element
+        // is overwritten below, so stale contents never leak through.
+        let mut patches = PATCHES.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        patches.resize(oh * ow * cols, 0.0);
         for i in 0..x.n {
             patches
                 .par_chunks_mut(ow * cols)
@@ -275,6 +284,7 @@ impl Conv2d {
                 ArrayViewMut2::from_shape((oh * ow, self.cout), image).expect("output shape");
             matmul_into(&mut y, input, weight, true);
         }
+        PATCHES.with(|p| *p.borrow_mut() = patches);
         out
     }
 
