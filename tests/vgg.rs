@@ -12,7 +12,9 @@ use genrelab::vision::pth;
 
 /// VGG16's convolutions as torchvision names them: (key index, cout, cin).
 fn vgg16_convs() -> Vec<(usize, usize, usize)> {
-    let config = [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0];
+    let config = [
+        64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0,
+    ];
     let (mut index, mut cin, mut out) = (0, 3, Vec::new());
     for c in config {
         if c == 0 {
@@ -40,7 +42,11 @@ fn vgg16_tensors() -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let scale = (6.0 / (cin * 9) as f32).sqrt();
         let w = (0..cout * cin * 9).map(|_| next() * scale).collect();
         out.push((format!("features.{i}.weight"), vec![cout, cin, 3, 3], w));
-        out.push((format!("features.{i}.bias"), vec![cout], (0..cout).map(|_| next() * 0.01).collect()));
+        out.push((
+            format!("features.{i}.bias"),
+            vec![cout],
+            (0..cout).map(|_| next() * 0.01).collect(),
+        ));
     }
     out
 }
@@ -95,7 +101,9 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
 
 /// `torch.save(sd, f, _use_new_zipfile_serialization=False)`.
 fn write_legacy(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
-    let mut out = vec![0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, b'.'];
+    let mut out = vec![
+        0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, b'.',
+    ];
     out.extend([0x80, 2, b'M', 0xe9, 0x03, b'.']); // protocol 1001
     out.extend([0x80, 2, b'}', b'.']); // sys_info
     out.extend(state_dict_pickle(tensors));
@@ -117,7 +125,8 @@ fn write_legacy(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
 /// `torch.save(sd, f)`: a zip of stored entries `archive/data.pkl`,
 /// `archive/data/<key>`, `archive/version`.
 fn write_zip(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
-    let mut entries: Vec<(String, Vec<u8>)> = vec![("archive/data.pkl".into(), state_dict_pickle(tensors))];
+    let mut entries: Vec<(String, Vec<u8>)> =
+        vec![("archive/data.pkl".into(), state_dict_pickle(tensors))];
     for (k, (_, _, values)) in tensors.iter().enumerate() {
         entries.push((format!("archive/data/{k}"), f32_bytes(values)));
     }
@@ -163,14 +172,21 @@ fn write_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
     let views: Vec<(String, TensorView)> = tensors
         .iter()
         .zip(&bytes)
-        .map(|(t, b)| (t.0.clone(), TensorView::new(Dtype::F32, t.1.clone(), b).unwrap()))
+        .map(|(t, b)| {
+            (
+                t.0.clone(),
+                TensorView::new(Dtype::F32, t.1.clone(), b).unwrap(),
+            )
+        })
         .collect();
     safetensors::serialize_to_file(views, None, path).unwrap();
 }
 
 /// A 224 × 224 PNG poster the network can read.
 fn poster(dir: &Path) -> std::path::PathBuf {
-    let img = image::RgbImage::from_fn(300, 450, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8]));
+    let img = image::RgbImage::from_fn(300, 450, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
     let path = dir.join("poster.png");
     img.save(&path).unwrap();
     path
@@ -181,7 +197,10 @@ fn vgg16_builds_from_all_three_formats_and_gives_25088_conv_features() {
     let dir = tempfile::tempdir().unwrap();
     let tensors = vgg16_tensors();
     let files = [
-        ("legacy.pth", write_legacy as fn(&Path, &[(String, Vec<usize>, Vec<f32>)])),
+        (
+            "legacy.pth",
+            write_legacy as fn(&Path, &[(String, Vec<usize>, Vec<f32>)]),
+        ),
         ("zip.pth", write_zip),
         ("weights.safetensors", write_safetensors),
     ];
@@ -196,21 +215,54 @@ fn vgg16_builds_from_all_three_formats_and_gives_25088_conv_features() {
         let net = Backbone::open("vgg16", &path, None, None, None).unwrap();
         assert_eq!(net.output, Output::Conv);
         assert_eq!(net.width(), 25_088);
-        let x = net.extract(&items, 1, None, genrelab::vision::backbone::OnError::Skip, |_, _| {}).unwrap();
+        let x = net
+            .extract(
+                &items,
+                1,
+                None,
+                genrelab::vision::backbone::OnError::Skip,
+                |_, _| {},
+            )
+            .unwrap();
         assert_eq!(x.matrix.values().dim(), (1, 25_088), "{name}");
-        assert!(x.matrix.values().iter().all(|v| v.is_finite() && *v >= 0.0), "ReLU + max pool output");
+        assert!(
+            x.matrix.values().iter().all(|v| v.is_finite() && *v >= 0.0),
+            "ReLU + max pool output"
+        );
         outputs.push(x.matrix.values().clone());
     }
-    assert_eq!(outputs[0], outputs[1], "legacy and zip give the same network");
-    assert_eq!(outputs[0], outputs[2], "legacy and safetensors give the same network");
+    assert_eq!(
+        outputs[0], outputs[1],
+        "legacy and zip give the same network"
+    );
+    assert_eq!(
+        outputs[0], outputs[2],
+        "legacy and safetensors give the same network"
+    );
 
-    let avg = Backbone::open("vgg16", &dir.path().join("zip.pth"), Some(Output::Features), None, None).unwrap();
+    let avg = Backbone::open(
+        "vgg16",
+        &dir.path().join("zip.pth"),
+        Some(Output::Features),
+        None,
+        None,
+    )
+    .unwrap();
     assert_eq!(avg.width(), 512);
-    let e = Backbone::open("vgg16", &dir.path().join("zip.pth"), Some(Output::Fc2), None, None)
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(e.ends_with("zip.pth: these weights have no classifier; use output \"conv\" or \"avg\""), "{e}");
+    let e = Backbone::open(
+        "vgg16",
+        &dir.path().join("zip.pth"),
+        Some(Output::Fc2),
+        None,
+        None,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.ends_with("zip.pth: these weights have no classifier; use output \"conv\" or \"avg\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -224,24 +276,48 @@ fn broken_and_foreign_checkpoints_are_named() {
     let cut = dir.path().join("cut.pth");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let e = pth::read(&cut).unwrap_err().to_string();
-    assert!(e.ends_with("cut.pth: zip checkpoint: the file ends early (truncated?)"), "{e}");
+    assert!(
+        e.ends_with("cut.pth: zip checkpoint: the file ends early (truncated?)"),
+        "{e}"
+    );
     // A conv weight missing, and one with the wrong shape.
     let mut missing = tensors.clone();
     missing.retain(|t| t.0 != "features.10.weight");
     let path = dir.path().join("missing.safetensors");
     write_safetensors(&path, &missing);
-    let e = Backbone::open("vgg16", &path, None, None, None).err().unwrap().to_string();
-    assert!(e.ends_with("missing.safetensors: VGG16 weights: missing tensor 'features.10.weight'"), "{e}");
+    let e = Backbone::open("vgg16", &path, None, None, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.ends_with("missing.safetensors: VGG16 weights: missing tensor 'features.10.weight'"),
+        "{e}"
+    );
     let mut wrong = tensors.clone();
     wrong[0].1 = vec![64, 3, 9, 1];
     write_legacy(&path, &wrong);
-    let e = Backbone::open("vgg16", &path, None, None, None).err().unwrap().to_string();
-    assert!(e.contains("tensor 'features.0.weight' has shape [64, 3, 9, 1], expected [64, 3, 3, 3]"), "{e}");
+    let e = Backbone::open("vgg16", &path, None, None, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("tensor 'features.0.weight' has shape [64, 3, 9, 1], expected [64, 3, 3, 3]"),
+        "{e}"
+    );
     // The wrong architecture: VGG16 weights offered as MobileNetV2.
-    let e = Backbone::open("mobilenet_v2", &zip, None, None, None).err().unwrap().to_string();
-    assert!(e.contains("MobileNetV2 weights: missing tensor 'features.0.0.weight'"), "{e}");
+    let e = Backbone::open("mobilenet_v2", &zip, None, None, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("MobileNetV2 weights: missing tensor 'features.0.0.weight'"),
+        "{e}"
+    );
     // Not a checkpoint at all.
     let text = common::write(dir.path(), "notes.pth", b"just some text\n");
     let e = pth::read(&text).unwrap_err().to_string();
-    assert!(e.ends_with("notes.pth: not a PyTorch checkpoint (legacy or zip) or a safetensors file"), "{e}");
+    assert!(
+        e.ends_with("notes.pth: not a PyTorch checkpoint (legacy or zip) or a safetensors file"),
+        "{e}"
+    );
 }

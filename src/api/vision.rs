@@ -113,15 +113,24 @@ pub mod vision_module {
     use super::BackboneHandle;
     use crate::api::convert::{RhaiResult, located};
 
-    /// A pretrained network for poster features: `"mobilenet_v2"`
-    /// (torchvision's ImageNet weights, e.g. `mobilenet_v2-b0353104.pth`;
-    /// legacy PyTorch checkpoints are read in pure Rust). Images are resized
-    /// shorter side 256, centre-cropped to 224 and normalised as torchvision does.
+    /// A pretrained network for poster features, from torchvision's ImageNet
+    /// checkpoints in any format (legacy or zip `.pth`, `.safetensors`), read
+    /// in pure Rust:
+    /// - `"mobilenet_v2"` (`mobilenet_v2-b0353104.pth`): 1,280 pooled
+    ///   features; images resized shorter side 256, centre-cropped to 224.
+    /// - `"vgg16"` (`vgg16-397923af.pth`, from
+    ///   https://download.pytorch.org/models/vgg16-397923af.pth): the last
+    ///   pool's 7 × 7 × 512 maps flattened to 25,088 in Keras' order (the
+    ///   seed's `include_top=False` features); images stretched to 224 × 224
+    ///   like Keras' `load_img`.
+    ///
+    /// Both normalise as torchvision did when training them (/255, ImageNet
+    /// mean and std).
     ///
     /// Arguments: `name`; `weights` — the checkpoint path.
     ///
     /// Errors: an unknown network; a missing, truncated or foreign weights
-    /// file; a missing or mis-shaped tensor (named).
+    /// file; a missing or mis-shaped tensor (named, with the file).
     ///
     /// ```rhai
     /// let net = vision::backbone("mobilenet_v2", DATA_DIR + "/../models/mobilenet_v2-b0353104.pth");
@@ -137,13 +146,18 @@ pub mod vision_module {
         located(&ctx, || super::open(name, weights, Map::new()))
     }
 
-    /// A network with options: `output` — `"features"` (pooled, 1,280 for
-    /// MobileNetV2) or `"logits"` (the 1,000 ImageNet classes).
+    /// A network with options: `output` — for mobilenet_v2 `"features"` (the
+    /// default) or `"logits"` (the 1,000 ImageNet classes); for vgg16
+    /// `"conv"` (25,088, the default), `"avg"` (512 channel means) or `"fc2"`
+    /// (4,096, needs the classifier weights); `resize` — `"stretch"` or
+    /// `"shorter_side_crop"`; `preprocess` — `"torch"` or `"caffe"` (Keras'
+    /// VGG16: BGR, mean subtracted, for weights converted from Caffe).
     ///
-    /// Errors: as `vision::backbone(name, weights)`, plus an unknown option.
+    /// Errors: as `vision::backbone(name, weights)`, plus an unknown option
+    /// or value, or an output the weights cannot give.
     ///
     /// ```rhai
-    /// let net = vision::backbone("mobilenet_v2", DATA_DIR + "/../models/mobilenet_v2-b0353104.pth", #{ output: "logits" });
+    /// let net = vision::backbone("mobilenet_v2", DATA_DIR + "/../models/mobilenet_v2-b0353104.pth", #{ output: "logits", resize: "stretch" });
     /// let logits = net.extract([DATA_DIR + "/movies/posters/862.jpg"]);
     /// assert_eq(logits.shape, [1, 1000]);
     /// ```
@@ -168,7 +182,8 @@ pub mod vision_methods {
 
     /// Network outputs for images, one row per movie (`Movies`: its posters,
     /// rows named by id) or per path (an array of image paths), in input
-    /// order. Batches are decoded and resized on all cores. With `cache`, a
+    /// order. Images are decoded and resized on all cores while the previous
+    /// batch runs through the network; a progress bar shows on a terminal. With `cache`, a
     /// `.safetensors` file keeps the rows by key: a rerun computes only what
     /// is missing, and an interrupted run resumes where it stopped.
     ///

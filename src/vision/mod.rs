@@ -1,5 +1,5 @@
-//! Poster features: reading pretrained weights (legacy PyTorch checkpoints
-//! here; the networks and image preprocessing follow in issue 5).
+//! Poster features: checkpoint readers (legacy and zip PyTorch, safetensors),
+//! channels-last layers, MobileNetV2 and VGG16, image preprocessing, extraction.
 
 pub mod backbone;
 pub mod layers;
