@@ -132,6 +132,8 @@ fn script_type(rust: &str) -> String {
         "CoClusterHandle" => "CoClustering",
         "BackboneHandle" => "Backbone",
         "MlpHandle" => "Mlp",
+        "TmdbHandle" => "TmdbClient",
+        "BasicsHandle" => "ImdbBasics",
         other => other,
     }
     .to_string()

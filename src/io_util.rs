@@ -8,9 +8,20 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 fn temp_path(path: &Path) -> PathBuf {
+    // Unique per process and per write, so threads writing beside each other
+    // (poster downloads, cache entries) never share a temporary file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
+    name.push(format!(".tmp{}-{n}", std::process::id()));
     path.with_file_name(name)
+}
+
+/// `write_atomic` for bytes already in memory.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |out| {
+        out.write_all(bytes).map_err(|e| Error::io(path, e))
+    })
 }
 
 /// Writes `path` through a temporary file in the same folder, renamed into

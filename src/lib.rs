@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod docs;
 pub mod engine;
 pub mod error;
+pub mod imdb;
 pub mod input;
 pub mod interrupt;
 pub mod io_util;
@@ -26,6 +27,7 @@ pub mod repl;
 pub mod session;
 pub mod stdlib;
 pub mod text;
+pub mod tmdb;
 pub mod vision;
 
 pub use engine::{EngineConfig, Output, build_engine, find_data_dir};

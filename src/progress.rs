@@ -27,6 +27,24 @@ impl Progress {
         }
     }
 
+    /// For jobs without a known total: one status line, redrawn in place.
+    pub fn note(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .last_draw
+            .is_some_and(|t| now - t < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last_draw = Some(now);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{}: {text}", self.label);
+        let _ = err.flush();
+    }
+
     /// Updates the bar to `done` of the total, with an optional note (a loss).
     pub fn update(&mut self, done: usize, note: &str) {
         if !self.enabled {

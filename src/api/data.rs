@@ -360,6 +360,22 @@ pub mod data_module {
         })
     }
 
+    /// Writes `text` to a file (UTF-8), atomically: a temporary file renamed
+    /// into place, so a failure never leaves half a file.
+    ///
+    /// Errors: the folder does not exist or cannot be written.
+    ///
+    /// ```rhai
+    /// let p = data::temp_path("notes.txt");
+    /// data::write_text(p, "hello\n");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_text(ctx: NativeCallContext, path: &str, text: &str) -> RhaiResult<()> {
+        located(&ctx, || {
+            crate::io_util::write_bytes_atomic(std::path::Path::new(path), text.as_bytes())
+        })
+    }
+
     /// A path for a scratch file in this process's own temporary folder
     /// (created on first use), for examples and throwaway outputs.
     ///

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod core;
 pub mod data;
 pub mod genres;
+pub mod imdb;
 pub mod linear;
 pub mod matrix;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod movies;
 pub mod nn;
 pub mod plot;
 pub mod text;
+pub mod tmdb;
 pub mod vision;
 
 use std::cell::RefCell;
@@ -57,7 +59,9 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<metrics::Report>("Report")
         .register_type_with_name::<genres::CoClusterHandle>("CoClustering")
         .register_type_with_name::<vision::BackboneHandle>("Backbone")
-        .register_type_with_name::<nn::MlpHandle>("Mlp");
+        .register_type_with_name::<nn::MlpHandle>("Mlp")
+        .register_type_with_name::<tmdb::TmdbHandle>("TmdbClient")
+        .register_type_with_name::<imdb::BasicsHandle>("ImdbBasics");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -118,6 +122,20 @@ pub fn register_all(engine: &mut Engine) {
             vec![
                 exported_module!(nn::nn_module),
                 exported_module!(nn::nn_methods),
+            ],
+        ),
+        (
+            "tmdb",
+            vec![
+                exported_module!(tmdb::tmdb_module),
+                exported_module!(tmdb::tmdb_methods),
+            ],
+        ),
+        (
+            "imdb",
+            vec![
+                exported_module!(imdb::imdb_module),
+                exported_module!(imdb::imdb_methods),
             ],
         ),
     ];

@@ -340,6 +340,17 @@ impl Movies {
             .collect()
     }
 
+    /// The raw text of column `name` for every movie, or `None` when the file
+    /// has no such column.
+    pub fn column_named(&self, name: &str) -> Option<Vec<&str>> {
+        let c = self.table.header.iter().position(|h| h == name)?;
+        Some(
+            (0..self.len())
+                .map(|i| self.movie(i).fields[c].trim())
+                .collect(),
+        )
+    }
+
     /// Genre -> number of movies, most common first (ties by name).
     pub fn genre_counts(&self) -> Vec<(String, usize)> {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
