@@ -253,8 +253,8 @@ tt0133093\tmovie\tThe Matrix\tThe Matrix\t0\t1999\t\\N\t136\tAction,Sci-Fi\n";
         assert_eq!(a.len(), 2);
         assert_eq!(a["tt0133093"].genres, vec!["Action", "Sci-Fi"]);
         assert_eq!(a["tt0111161"].start_year, Some(1994));
-        let tmdb_matrix = vec!["Action".to_string(), "Science Fiction".to_string()];
-        let tmdb_shawshank = vec!["Drama".to_string(), "Crime".to_string()];
+        let tmdb_matrix = ["Action".to_string(), "Science Fiction".to_string()];
+        let tmdb_shawshank = ["Drama".to_string(), "Crime".to_string()];
         let c = compare(
             [
                 ("tt0133093", &tmdb_matrix[..]),

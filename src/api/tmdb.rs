@@ -147,7 +147,18 @@ pub fn dataset_options(opts: &Options) -> Result<DatasetOptions> {
             }
         },
     };
+    let list = match opts.string("list")?.as_deref() {
+        None | Some("popular") => "movie/popular".to_string(),
+        Some("top_rated") => "movie/top_rated".to_string(),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "tmdb::build_dataset: 'list' must be \"popular\" or \"top_rated\", got \"{other}\""
+            )));
+        }
+    };
     Ok(DatasetOptions {
+        list,
+        posters: opts.boolean("posters")?.unwrap_or(true),
         popular_pages: opts.count("popular_pages")?.unwrap_or(50) as u32,
         per_genre_pages: opts.count("per_genre_pages")?.unwrap_or(5) as u32,
         years,
@@ -228,8 +239,9 @@ pub mod tmdb_module {
     }
 
     /// A TMDB client with options: `api_key`, `access_token` (instead of the
-    /// environment), `base_url` (default `https://api.themoviedb.org/3`;
-    /// tests and proxies), `image_base_url` (default from `configuration()`),
+    /// environment), `base_url` (default `$TMDB_BASE_URL` or
+    /// `https://api.themoviedb.org/3`; tests and proxies), `image_base_url`
+    /// (default `$TMDB_IMAGE_BASE_URL` or `configuration()`'s),
     /// `language` (e.g. `"en-US"`), `rate` (requests per second across all
     /// threads, default 40), `cache_dir` (responses kept on disk by URL
     /// without credentials: a rerun costs no requests), `timeout` (seconds,
@@ -252,14 +264,15 @@ pub mod tmdb_module {
     }
 
     /// The seed's dataset, as a resumable job: `popular_pages` (50) pages of
-    /// popular movies, then `per_genre_pages` (5) `discover` pages per genre
+    /// popular movies (`list: "top_rated"` for top-rated ones), then `per_genre_pages` (5) `discover` pages per genre
     /// (per year of `years` when given), de-duplicated by id; movies without
     /// an overview (`require_overview`, true) or a poster (`require_poster`,
     /// true; also when its download fails) dropped and counted; posters
     /// (`poster_size`, "w185") downloaded `concurrency` (8) at a time into
     /// `out_dir/posters`; and `out_dir/movies.csv` written in shared/data's
     /// format with a 60/10/30 train/dev/test split stratified on genres, so
-    /// every other script runs on it. Progress is saved after each page: a
+    /// every other script runs on it (`posters: false` for a text-only set
+    /// like shared/data's tmdb-text). Progress is saved after each page: a
     /// run that was killed or failed, run again, fetches only what is missing.
     /// Returns `movies`, `seen`, `dropped_no_overview`, `dropped_no_poster`,
     /// `poster_failures`, `csv`.
@@ -290,6 +303,8 @@ pub mod tmdb_module {
                 "poster_size",
                 "out_dir",
                 "concurrency",
+                "list",
+                "posters",
             ];
             let opts =
                 super::dataset_options(&Options::new("tmdb::build_dataset", options, &keys)?)?;

@@ -17,12 +17,16 @@ use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
 pub struct DatasetOptions {
+    /// The first list walked: `movie/popular` (the seed's) or `movie/top_rated`.
+    pub list: String,
     pub popular_pages: u32,
     pub per_genre_pages: u32,
     pub years: Vec<i64>,
     pub require_overview: bool,
     pub require_poster: bool,
     pub poster_size: String,
+    /// Download posters (false: a text-only dataset, empty `poster` column).
+    pub posters: bool,
     pub out_dir: PathBuf,
     pub concurrency: usize,
 }
@@ -37,6 +41,9 @@ pub struct Record {
     pub poster_path: Option<String>,
 }
 
+/// A list to walk: (endpoint path, query parameters, pages wanted).
+type List = (String, Vec<(String, String)>, u32);
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     /// Pages already merged, as "path?params&page=n".
@@ -46,6 +53,9 @@ struct State {
     /// Every movie seen, by id (first sighting kept).
     movies: BTreeMap<i64, (u64, Record)>,
     seen: u64,
+    /// Posters the image server answered 404 for: not asked again on a rerun.
+    #[serde(default)]
+    missing_posters: BTreeMap<i64, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,8 +125,7 @@ pub fn build(
     let genres: BTreeMap<i64, String> = client.genres()?.into_iter().collect();
 
     // Every list to walk: (path, params, pages).
-    let mut lists: Vec<(String, Vec<(String, String)>, u32)> =
-        vec![("movie/popular".into(), Vec::new(), opts.popular_pages)];
+    let mut lists: Vec<List> = vec![(opts.list.clone(), Vec::new(), opts.popular_pages)];
     let years: Vec<Option<i64>> = if opts.years.is_empty() {
         vec![None]
     } else {
@@ -187,7 +196,7 @@ pub fn build(
     for (_, r) in movies {
         if opts.require_overview && r.overview.is_empty() {
             summary.dropped_no_overview += 1;
-        } else if opts.require_poster && r.poster_path.is_none() {
+        } else if opts.posters && opts.require_poster && r.poster_path.is_none() {
             summary.dropped_no_poster += 1;
         } else {
             kept.push(r);
@@ -196,9 +205,11 @@ pub fn build(
     let poster_dir = opts.out_dir.join("posters");
     let wanted: Vec<(String, String)> = kept
         .iter()
+        .filter(|r| !state.missing_posters.contains_key(&r.id))
         .filter_map(|r| Some((r.id.to_string(), r.poster_path.clone()?)))
         .collect();
-    if !wanted.is_empty() {
+    let mut transient: Vec<(String, String)> = Vec::new();
+    if opts.posters && !wanted.is_empty() {
         let base = client.poster_base(&opts.poster_size)?;
         let downloads = client.download_posters(
             &wanted,
@@ -207,9 +218,27 @@ pub fn build(
             opts.concurrency,
             &|done, total| progress(&format!("posters {done}/{total}")),
         )?;
-        summary.poster_failures = downloads.failed;
+        // A 404 is TMDB saying the file is gone: remembered, not asked again.
+        // Other failures (timeouts, 5xx after retries) are retried next run.
+        for (id, why) in downloads.failed {
+            match id.parse::<i64>() {
+                Ok(n) if why.contains("HTTP 404") => {
+                    state.missing_posters.insert(n, why);
+                }
+                _ => transient.push((id, why)),
+            }
+        }
+        let json = serde_json::to_vec(&state).map_err(|e| Error::invalid(e.to_string()))?;
+        crate::io_util::write_bytes_atomic(&state_path, &json)?;
     }
-    if opts.require_poster {
+    if opts.posters {
+        summary.poster_failures = kept
+            .iter()
+            .filter_map(|r| Some((r.id.to_string(), state.missing_posters.get(&r.id)?.clone())))
+            .chain(transient)
+            .collect();
+    }
+    if opts.posters && opts.require_poster {
         let failed: HashSet<&str> = summary
             .poster_failures
             .iter()

@@ -67,8 +67,14 @@ impl Default for Config {
                 .ok()
                 .filter(|k| !k.is_empty())
                 .map(Secret::new),
-            base_url: "https://api.themoviedb.org/3".into(),
-            image_base_url: None,
+            // Overridable from the environment for proxies and test doubles.
+            base_url: std::env::var("TMDB_BASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "https://api.themoviedb.org/3".into()),
+            image_base_url: std::env::var("TMDB_IMAGE_BASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
             language: None,
             rate: 40.0,
             cache_dir: None,
