@@ -11,7 +11,8 @@ use genrelab::{EngineConfig, RunError, Session, docs, interrupt, repl};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (mimalloc.h, v2): -1 keeps freed pages
+/// mimalloc's `mi_option_purge_delay` (mimalloc.h, v3 as built by default; the
+/// same index in v2): -1 keeps freed pages
 /// mapped. Each network layer frees and reallocates tensors of tens of MB;
 /// purging them made the kernel zero fresh pages for every layer (a fifth
 /// of extraction time). The process keeps its peak memory instead.

@@ -5,6 +5,19 @@
 use gemm::{Parallelism, gemm};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+thread_local! {
+    static SERIAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's matrix products on this thread only (the
+/// caller already keeps every core busy with independent work).
+pub fn serial<T>(f: impl FnOnce() -> T) -> T {
+    let before = SERIAL.with(|s| s.replace(true));
+    let out = f();
+    SERIAL.with(|s| s.set(before));
+    out
+}
+
 /// `c = a · b` (or `c += a · b` when `accumulate`). Panics only on a shape
 /// mismatch, which is a bug in the caller, never bad user input.
 pub fn matmul_into(
@@ -27,7 +40,7 @@ pub fn matmul_into(
         return;
     }
     // Small products are faster on one thread than split across the pool.
-    let parallelism = if m * n * k < 1 << 18 {
+    let parallelism = if m * n * k < 1 << 18 || SERIAL.with(|s| s.get()) {
         Parallelism::None
     } else {
         Parallelism::Rayon(rayon::current_num_threads())

@@ -145,6 +145,27 @@ impl Backbone {
 
     /// Network outputs for preprocessed inputs (each 3 × 224 × 224, CHW).
     pub fn forward(&self, inputs: &[Vec<f32>]) -> Result<Array2<f32>> {
+        // MobileNetV2's layers are small: splitting each one across threads
+        // costs a synchronisation per layer. Independent slices of the batch,
+        // one per thread, each run on one core, keep every core busy instead.
+        // VGG16's layers are large enough to split, and its memory per image
+        // is too, so it runs the whole batch with parallel layers.
+        let threads = rayon::current_num_threads();
+        if matches!(self.net, Network::MobileNetV2(_)) && threads > 1 && inputs.len() > 1 {
+            use rayon::prelude::*;
+            let per = inputs.len().div_ceil(threads);
+            let parts: Vec<Array2<f32>> = inputs
+                .par_chunks(per)
+                .map(|part| crate::nn::gemm::serial(|| self.forward_batch(part)))
+                .collect::<Result<_>>()?;
+            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+            return ndarray::concatenate(ndarray::Axis(0), &views)
+                .map_err(|e| Error::invalid(e.to_string()));
+        }
+        self.forward_batch(inputs)
+    }
+
+    fn forward_batch(&self, inputs: &[Vec<f32>]) -> Result<Array2<f32>> {
         let n = inputs.len();
         let size = preprocess::SIZE as usize;
         let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
