@@ -413,3 +413,72 @@ fn fetch_script_builds_a_dataset_the_other_scripts_run_on() {
     assert!(text.contains("naive Bayes: top-3 precision"), "{text}");
     assert!(!all_text(&out).contains(KEY), "the key is in no file");
 }
+
+/// A real kill: `fetch_tmdb.rhai` is killed (SIGKILL) while pages and posters
+/// are slow, then run again; the result equals an uninterrupted build and no
+/// partial file is left under a final name.
+#[test]
+fn a_killed_fetch_script_reruns_to_the_same_dataset() {
+    let double = Double::start();
+    double.script(
+        "/3/discover/movie",
+        (0..9)
+            .map(|_| Fault::Delay(Duration::from_millis(150)))
+            .collect(),
+    );
+    for i in 1..=40 {
+        double.script(
+            &format!("/img/w185/p{i}.jpg"),
+            vec![Fault::Delay(Duration::from_millis(100))],
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = |out: &Path| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_genrelab"));
+        cmd.args(["run", "scripts/fetch_tmdb.rhai"])
+            .arg(out)
+            .arg("5")
+            .current_dir(common::root())
+            .env("TMDB_API_KEY", KEY)
+            .env("TMDB_BASE_URL", &double.base_url)
+            .env_remove("TMDB_ACCESS_TOKEN")
+            .env_remove("TMDB_IMAGE_BASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let killed = dir.path().join("killed");
+    for wait_ms in [900, 1500] {
+        let mut child = fetch(&killed).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    assert!(
+        !killed.join("movies/movies.csv").exists()
+            || killed.join("movies/build_state.json").exists()
+    );
+    assert!(fetch(&killed).status().unwrap().success());
+    let clean = dir.path().join("clean");
+    assert!(fetch(&clean).status().unwrap().success());
+    for file in ["movies/movies.csv", "tmdb-text/movies.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(killed.join(file)).unwrap(),
+            std::fs::read_to_string(clean.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(&killed.join("movies/posters")),
+        names(&clean.join("movies/posters")),
+        "no partial or stray poster files"
+    );
+}

@@ -158,6 +158,16 @@ impl Client {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Downloads> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        // A run killed mid-write leaves its temporary file (never a poster
+        // under its final name); clear those before starting again.
+        for entry in std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().contains(".jpg.tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
         let result = Mutex::new(Downloads::default());
