@@ -2,6 +2,7 @@
 //! channels-last layers, MobileNetV2 and VGG16, image preprocessing, extraction.
 
 pub mod backbone;
+pub mod checkpoint;
 pub mod layers;
 pub mod mobilenet;
 pub mod pickle;
