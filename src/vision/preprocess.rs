@@ -70,12 +70,11 @@ pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32
                 ((f64::from(w) * short).round() as u32).max(SIZE),
                 ((f64::from(h) * short).round() as u32).max(SIZE),
             );
-            let scaled = image::imageops::resize(&rgb, nw, nh, FilterType::Triangle);
             let (x0, y0) = (
                 ((nw - SIZE) as f64 / 2.0).round() as u32,
                 ((nh - SIZE) as f64 / 2.0).round() as u32,
             );
-            image::imageops::crop_imm(&scaled, x0, y0, SIZE, SIZE).to_image()
+            resize_crop(&rgb, nw, nh, x0, y0)
         }
     };
     let plane = (SIZE * SIZE) as usize;
@@ -100,9 +99,109 @@ pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32
     Ok(out)
 }
 
+/// Per output index, the first input index and the normalised weights of
+/// image 0.24's separable triangle filter (`imageops::resize` with
+/// `FilterType::Triangle`), computed exactly as it does.
+fn triangle_weights(input: u32, output: u32, wanted: std::ops::Range<u32>) -> Vec<(u32, Vec<f32>)> {
+    let ratio = input as f32 / output as f32;
+    let sratio = if ratio < 1.0 { 1.0 } else { ratio };
+    let support = sratio;
+    wanted
+        .map(|o| {
+            let center = (o as f32 + 0.5) * ratio;
+            let left = ((center - support).floor() as i64).clamp(0, i64::from(input) - 1) as u32;
+            let right = ((center + support).ceil() as i64)
+                .clamp(i64::from(left) + 1, i64::from(input)) as u32;
+            let center = center - 0.5;
+            let mut ws: Vec<f32> = (left..right)
+                .map(|i| {
+                    let x = (i as f32 - center) / sratio;
+                    if x.abs() < 1.0 { 1.0 - x.abs() } else { 0.0 }
+                })
+                .collect();
+            let sum: f32 = ws.iter().fold(0.0, |a, w| a + w);
+            ws.iter_mut().for_each(|w| *w /= sum);
+            (left, ws)
+        })
+        .collect()
+}
+
+/// `resize(image, nw, nh, Triangle)` then the `SIZE`² crop at (x0, y0),
+/// bit for bit, computing only the pixels the crop keeps (a poster of
+/// 185 × 278 is resized to 256 × 385, of which 224 × 224 are used).
+fn resize_crop(rgb: &image::RgbImage, nw: u32, nh: u32, x0: u32, y0: u32) -> image::RgbImage {
+    let (w, h) = rgb.dimensions();
+    if (nw, nh) == (w, h) {
+        return image::imageops::crop_imm(rgb, x0, y0, SIZE, SIZE).to_image();
+    }
+    let raw = rgb.as_raw();
+    // Vertical pass (image 0.24 filters rows first), only the kept rows.
+    let rows = triangle_weights(h, nh, y0..y0 + SIZE);
+    let mut vertical = vec![0f32; (SIZE * w * 3) as usize];
+    for (r, (left, ws)) in rows.iter().enumerate() {
+        let out = &mut vertical[r * (w * 3) as usize..(r + 1) * (w * 3) as usize];
+        for x in 0..w as usize {
+            let mut t = [0f32; 3];
+            for (i, wt) in ws.iter().enumerate() {
+                let at = ((*left as usize + i) * w as usize + x) * 3;
+                for c in 0..3 {
+                    t[c] += f32::from(raw[at + c]) * wt;
+                }
+            }
+            out[x * 3..x * 3 + 3].copy_from_slice(&t);
+        }
+    }
+    // Horizontal pass, only the kept columns, rounded to bytes like image's.
+    let cols = triangle_weights(w, nw, x0..x0 + SIZE);
+    image::RgbImage::from_fn(SIZE, SIZE, |x, y| {
+        let (left, ws) = &cols[x as usize];
+        let row = &vertical[(y * w * 3) as usize..((y + 1) * w * 3) as usize];
+        let mut t = [0f32; 3];
+        for (i, wt) in ws.iter().enumerate() {
+            let at = (*left as usize + i) * 3;
+            for c in 0..3 {
+                t[c] += row[at + c] * wt;
+            }
+        }
+        image::Rgb(t.map(|v| v.clamp(0.0, 255.0).round() as u8))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crop_first_resize_equals_resize_then_crop() {
+        for (w, h) in [
+            (185, 278),
+            (300, 200),
+            (500, 500),
+            (224, 300),
+            (256, 385),
+            (90, 60),
+        ] {
+            let img = image::RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([
+                    ((x * 31 + y * 7) % 256) as u8,
+                    ((x * x + 3 * y) % 256) as u8,
+                    ((y * y + x) % 251) as u8,
+                ])
+            });
+            let short = 256.0 / f64::from(w.min(h));
+            let (nw, nh) = (
+                ((f64::from(w) * short).round() as u32).max(SIZE),
+                ((f64::from(h) * short).round() as u32).max(SIZE),
+            );
+            let (x0, y0) = (
+                ((nw - SIZE) as f64 / 2.0).round() as u32,
+                ((nh - SIZE) as f64 / 2.0).round() as u32,
+            );
+            let full = image::imageops::resize(&img, nw, nh, FilterType::Triangle);
+            let expected = image::imageops::crop_imm(&full, x0, y0, SIZE, SIZE).to_image();
+            assert_eq!(resize_crop(&img, nw, nh, x0, y0), expected, "{w}x{h}");
+        }
+    }
 
     #[test]
     fn greyscale_png_becomes_rgb_and_corrupt_files_are_errors() {
