@@ -79,7 +79,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<Error> for Box<EvalAltResult> {
     /// A runtime error without a position: Rhai fills in the position of the
     /// call that returned it, which the diagnostics renderer then points at.
+    /// Ctrl-C inside a primitive becomes Rhai's own termination, so it is
+    /// reported and handled (exit code 130, the REPL goes on) like Ctrl-C
+    /// between statements.
     fn from(err: Error) -> Self {
+        if let Error::Interrupted = err {
+            return Box::new(EvalAltResult::ErrorTerminated(
+                Dynamic::UNIT,
+                Position::NONE,
+            ));
+        }
         Box::new(EvalAltResult::ErrorRuntime(
             Dynamic::from(err.to_string()),
             Position::NONE,
