@@ -263,6 +263,7 @@ fn dataset_options(out: &Path) -> DatasetOptions {
         require_poster: true,
         poster_size: "w185".into(),
         posters: true,
+        imdb_ids: false,
         out_dir: out.to_path_buf(),
         concurrency: 8,
     }
@@ -480,5 +481,63 @@ fn a_killed_fetch_script_reruns_to_the_same_dataset() {
         names(&killed.join("movies/posters")),
         names(&clean.join("movies/posters")),
         "no partial or stray poster files"
+    );
+}
+
+/// With `imdb_ids`, the dataset's `imdb_id` column is filled (empty where
+/// TMDB has none), remembered across runs, and `imdb::compare` matches on it.
+#[test]
+fn imdb_ids_are_filled_and_compare_matches_on_them() {
+    let double = Double::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("movies");
+    let opts = DatasetOptions {
+        popular_pages: 1,
+        per_genre_pages: 0,
+        imdb_ids: true,
+        posters: false,
+        ..dataset_options(&out)
+    };
+    let summary = dataset::build(&client(&double), &opts, &|_| {}).unwrap();
+    assert_eq!(
+        double
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/external_ids"))
+            .count(),
+        summary.movies
+    );
+    let _ = dataset::build(&client(&double), &opts, &|_| {}).unwrap();
+    assert_eq!(
+        double
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/external_ids"))
+            .count(),
+        summary.movies,
+        "ids remembered"
+    );
+    // A title.basics with two of the movies: Movie 1 (Comedy+Drama on TMDB) and Movie 2 (Drama).
+    let basics = common::write(
+        dir.path(),
+        "basics.tsv",
+        b"tconst\ttitleType\tprimaryTitle\toriginalTitle\tisAdult\tstartYear\tendYear\truntimeMinutes\tgenres\n\
+tt0100001\tmovie\tMovie 1\tMovie 1\t0\t1991\t\\N\t90\tComedy,Drama\n\
+tt0100002\tmovie\tMovie 2\tMovie 2\t0\t1992\t\\N\t90\tDrama,Sci-Fi\n",
+    );
+    let (mut s, _) = genrelab::Session::capturing(Err("no data".into()));
+    let code = format!(
+        "let c = imdb::compare(data::movies(\"{}\"), imdb::basics(\"{}\")); [c.matched, c.identical]",
+        out.join("movies.csv").display(),
+        basics.display()
+    );
+    let v = s
+        .eval(&code, "t")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(s.display(&v).unwrap(), "[2, 1]");
+    let csv = std::fs::read_to_string(out.join("movies.csv")).unwrap();
+    assert!(
+        csv.contains("\n5,,Movie 5,"),
+        "movie 5 has no IMDb id:\n{csv}"
     );
 }

@@ -159,6 +159,7 @@ pub fn dataset_options(opts: &Options) -> Result<DatasetOptions> {
     Ok(DatasetOptions {
         list,
         posters: opts.boolean("posters")?.unwrap_or(true),
+        imdb_ids: opts.boolean("imdb_ids")?.unwrap_or(false),
         popular_pages: opts.count("popular_pages")?.unwrap_or(50) as u32,
         per_genre_pages: opts.count("per_genre_pages")?.unwrap_or(5) as u32,
         years,
@@ -272,7 +273,8 @@ pub mod tmdb_module {
     /// `out_dir/posters`; and `out_dir/movies.csv` written in shared/data's
     /// format with a 60/10/30 train/dev/test split stratified on genres, so
     /// every other script runs on it (`posters: false` for a text-only set
-    /// like shared/data's tmdb-text). Progress is saved after each page: a
+    /// like shared/data's tmdb-text; `imdb_ids: true` fills the `imdb_id`
+    /// column, one request per movie, for `imdb::compare`). Progress is saved after each page: a
     /// run that was killed or failed, run again, fetches only what is missing.
     /// Returns `movies`, `seen`, `dropped_no_overview`, `dropped_no_poster`,
     /// `poster_failures`, `csv`.
@@ -305,6 +307,7 @@ pub mod tmdb_module {
                 "concurrency",
                 "list",
                 "posters",
+                "imdb_ids",
             ];
             let opts =
                 super::dataset_options(&Options::new("tmdb::build_dataset", options, &keys)?)?;

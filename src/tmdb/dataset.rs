@@ -27,6 +27,9 @@ pub struct DatasetOptions {
     pub poster_size: String,
     /// Download posters (false: a text-only dataset, empty `poster` column).
     pub posters: bool,
+    /// Look up each kept movie's IMDb id (`/movie/{id}/external_ids`, one
+    /// request per movie, remembered across runs) for the `imdb_id` column.
+    pub imdb_ids: bool,
     pub out_dir: PathBuf,
     pub concurrency: usize,
 }
@@ -56,6 +59,9 @@ struct State {
     /// Posters the image server answered 404 for: not asked again on a rerun.
     #[serde(default)]
     missing_posters: BTreeMap<i64, String>,
+    /// IMDb ids looked up so far ("" where TMDB has none).
+    #[serde(default)]
+    imdb: BTreeMap<i64, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -248,9 +254,28 @@ pub fn build(
         kept.retain(|r| !failed.contains(r.id.to_string().as_str()));
         summary.dropped_no_poster += before - kept.len();
     }
+    if opts.imdb_ids {
+        for (n, r) in kept.iter().enumerate() {
+            if state.imdb.contains_key(&r.id) {
+                continue;
+            }
+            let ids = client.get_json(&format!("movie/{}/external_ids", r.id), &[])?;
+            let tt = ids
+                .get("imdb_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            state.imdb.insert(r.id, tt);
+            if n % 50 == 49 || n + 1 == kept.len() {
+                let json = serde_json::to_vec(&state).map_err(|e| Error::invalid(e.to_string()))?;
+                crate::io_util::write_bytes_atomic(&state_path, &json)?;
+                progress(&format!("IMDb ids {}/{}", n + 1, kept.len()));
+            }
+        }
+    }
     summary.movies = kept.len();
     summary.csv = opts.out_dir.join("movies.csv");
-    write_csv(&summary.csv, &kept, &genres, &poster_dir)?;
+    write_csv(&summary.csv, &kept, &genres, &poster_dir, &state.imdb)?;
     Ok(summary)
 }
 
@@ -261,6 +286,7 @@ fn write_csv(
     movies: &[&Record],
     genres: &BTreeMap<i64, String>,
     poster_dir: &Path,
+    imdb: &BTreeMap<i64, String>,
 ) -> Result<()> {
     let index: BTreeMap<i64, usize> = genres.keys().enumerate().map(|(i, id)| (*id, i)).collect();
     let labels: Vec<Vec<usize>> = movies
@@ -309,7 +335,7 @@ fn write_csv(
             };
             w.write_record([
                 r.id.to_string().as_str(),
-                "",
+                imdb.get(&r.id).map_or("", String::as_str),
                 &r.title,
                 &r.release_date,
                 &names.join("|"),

@@ -228,6 +228,12 @@ fn serve(
             let genre: i64 = params.get("with_genres").and_then(|g| g.parse().ok()).unwrap_or(0);
             list((1..=PER_PAGE).map(|i| 60 + genre * 3 + (page as i64 - 1) * PER_PAGE + i), page, DISCOVER_PAGES)
         }
+        p if p.starts_with("/3/movie/") && p.ends_with("/external_ids") => {
+            let id: i64 = p["/3/movie/".len()..p.len() - "/external_ids".len()].parse().unwrap_or(0);
+            // Every fifth movie has no IMDb id on TMDB.
+            let tt = if id % 5 == 0 { serde_json::Value::Null } else { format!("tt{:07}", 100_000 + id).into() };
+            serde_json::json!({ "id": id, "imdb_id": tt })
+        }
         p if p.starts_with("/3/movie/") => match p["/3/movie/".len()..].parse::<i64>() {
             Ok(id) if id < 100_000 => movie(id),
             _ => return respond(&mut stream, 404, json, br#"{"status_code":34,"status_message":"The resource you requested could not be found.","success":false}"#, ""),
