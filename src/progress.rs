@@ -29,29 +29,23 @@ impl Progress {
 
     /// For jobs without a known total: one status line, redrawn in place.
     pub fn note(&mut self, text: &str) {
-        if !self.enabled {
-            return;
-        }
-        let now = Instant::now();
-        if self
-            .last_draw
-            .is_some_and(|t| now - t < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last_draw = Some(now);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{}: {text}", self.label);
-        let _ = err.flush();
+        self.draw(false, |p| format!("{}: {text}", p.label));
     }
 
     /// Updates the bar to `done` of the total, with an optional note (a loss).
     pub fn update(&mut self, done: usize, note: &str) {
+        self.draw(done >= self.total, |p| {
+            render(&p.label, done, p.total, p.unit, p.started.elapsed(), note)
+        });
+    }
+
+    /// Redraws the line (at most every 100 ms unless `finished`, which also
+    /// ends it with a newline).
+    fn draw(&mut self, finished: bool, line: impl FnOnce(&Progress) -> String) {
         if !self.enabled {
             return;
         }
         let now = Instant::now();
-        let finished = done >= self.total;
         if !finished
             && self
                 .last_draw
@@ -60,19 +54,9 @@ impl Progress {
             return;
         }
         self.last_draw = Some(now);
+        let text = line(self);
         let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{}",
-            render(
-                &self.label,
-                done,
-                self.total,
-                self.unit,
-                now - self.started,
-                note
-            )
-        );
+        let _ = write!(err, "\r\x1b[2K{text}");
         if finished {
             let _ = writeln!(err);
         }

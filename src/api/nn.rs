@@ -13,17 +13,11 @@ use crate::matrix::Matrix;
 use crate::nn::train::Stop;
 use crate::nn::{Activation, FitOptions, History, Mlp, MlpSpec, OptimizerKind};
 
-/// An MLP as scripts hold it: the requested architecture and, once built
-/// (at `fit`, when the input and output sizes are known), the network.
+/// An MLP as scripts hold it: the requested architecture (input and output
+/// widths 0 until `fit` takes them from the data) and, once built, the network.
 #[derive(Clone)]
 pub struct MlpHandle {
-    pub input: Option<usize>,
-    pub hidden: Vec<usize>,
-    pub outputs: Option<usize>,
-    pub activation: Activation,
-    pub dropout: f32,
-    pub standardize: bool,
-    pub seed: u64,
+    pub spec: MlpSpec,
     pub model: Option<Arc<Mlp>>,
     pub history: Option<Arc<History>>,
 }
@@ -77,13 +71,15 @@ pub fn mlp(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result<MlpHand
         None => seed()?,
     };
     Ok(MlpHandle {
-        input: opts.count("input")?,
-        hidden,
-        outputs: opts.count("outputs")?,
-        activation: Activation::parse(opts.string("activation")?.as_deref().unwrap_or("relu"))?,
-        dropout: dropout as f32,
-        standardize: opts.boolean("standardize")?.unwrap_or(false),
-        seed,
+        spec: MlpSpec {
+            input: opts.count("input")?.unwrap_or(0),
+            hidden,
+            outputs: opts.count("outputs")?.unwrap_or(0),
+            activation: Activation::parse(opts.string("activation")?.as_deref().unwrap_or("relu"))?,
+            dropout: dropout as f32,
+            standardize: opts.boolean("standardize")?.unwrap_or(false),
+            seed,
+        },
         model: None,
         history: None,
     })
@@ -175,15 +171,14 @@ impl MlpHandle {
     pub fn fit(&mut self, x: &Matrix, y: &Labels, opts: &Options, fit: FitOptions) -> Result<()> {
         let mut mlp = match &self.model {
             Some(m) => (**m).clone(),
-            None => Mlp::new(MlpSpec {
-                input: self.input.unwrap_or(x.cols()),
-                hidden: self.hidden.clone(),
-                outputs: self.outputs.unwrap_or(y.cols()),
-                activation: self.activation,
-                dropout: self.dropout,
-                standardize: self.standardize,
-                seed: self.seed,
-            })?,
+            None => {
+                let or = |given: usize, data: usize| if given == 0 { data } else { given };
+                Mlp::new(MlpSpec {
+                    input: or(self.spec.input, x.cols()),
+                    outputs: or(self.spec.outputs, y.cols()),
+                    ..self.spec.clone()
+                })?
+            }
         };
         if mlp.names.as_deref().is_some_and(|n| n != y.names()) {
             return Err(Error::invalid(
@@ -262,37 +257,33 @@ pub fn history_map(h: &History) -> Map {
 }
 
 fn describe(net: &MlpHandle) -> String {
-    let sizes: Vec<String> = std::iter::once(net.input.map_or("?".into(), |i| i.to_string()))
-        .chain(net.hidden.iter().map(|h| h.to_string()))
-        .chain(std::iter::once(
-            net.outputs.map_or("?".into(), |o| o.to_string()),
-        ))
+    let spec = net.model.as_ref().map_or(&net.spec, |m| &m.spec);
+    let sizes: Vec<String> = spec
+        .sizes()
+        .iter()
+        .map(|&s| {
+            if s == 0 {
+                "?".to_string()
+            } else {
+                s.to_string()
+            }
+        })
         .collect();
-    match &net.model {
-        None => format!(
-            "Mlp {} ({}, dropout {}; not fitted)",
-            sizes.join(" → "),
-            net.activation.name(),
-            net.dropout
-        ),
+    let state = match &net.model {
+        None => "not fitted".to_string(),
         Some(m) => {
-            let sizes: Vec<String> = std::iter::once(m.spec.input)
-                .chain(m.spec.hidden.iter().copied())
-                .chain(std::iter::once(m.spec.outputs))
-                .map(|s| s.to_string())
-                .collect();
             let trained = net.history.as_ref().map_or(String::new(), |h| {
                 format!("; trained {} epochs, best {}", h.epochs.len(), h.best_epoch)
             });
-            format!(
-                "Mlp {} ({}, dropout {}; {} parameters{trained})",
-                sizes.join(" → "),
-                m.spec.activation.name(),
-                m.spec.dropout,
-                m.parameters()
-            )
+            format!("{} parameters{trained}", m.parameters())
         }
-    }
+    };
+    format!(
+        "Mlp {} ({}, dropout {}; {state})",
+        sizes.join(" → "),
+        spec.activation.name(),
+        spec.dropout
+    )
 }
 
 fn seed_from(ctx: &rhai::NativeCallContext) -> Result<u64> {
@@ -356,13 +347,7 @@ pub mod nn_module {
         located(&ctx, || {
             let m = Mlp::load(Path::new(path))?;
             Ok(MlpHandle {
-                input: Some(m.spec.input),
-                hidden: m.spec.hidden.clone(),
-                outputs: Some(m.spec.outputs),
-                activation: m.spec.activation,
-                dropout: m.spec.dropout,
-                standardize: m.spec.standardize,
-                seed: m.spec.seed,
+                spec: m.spec.clone(),
                 model: Some(Arc::new(m)),
                 history: None,
             })
@@ -376,7 +361,6 @@ pub mod nn_methods {
 
     use super::{FIT_KEYS, MlpHandle, seed_from};
     use crate::api::convert::{Options, RhaiResult};
-    use crate::api::linear::scores_matrix;
     use crate::data::Labels;
     use crate::matrix::Matrix;
 
@@ -446,12 +430,10 @@ pub mod nn_methods {
     pub fn predict_proba(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Matrix> {
         let m = net.fitted()?;
         let p = m.predict_proba(x.values().view())?;
-        let names = m
-            .names
-            .clone()
-            .unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
-        Ok(scores_matrix(p, &names)?
-            .with_names(x.row_names().map(<[String]>::to_vec), Some(names))?)
+        Ok(Matrix::new(p).with_names(
+            x.row_names().map(<[String]>::to_vec),
+            Some(m.output_names()),
+        )?)
     }
 
     /// The labels with probability above 0.5 (for top-k or tuned
@@ -463,11 +445,10 @@ pub mod nn_methods {
     pub fn predict(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Labels> {
         let m = net.fitted()?;
         let p = m.predict_proba(x.values().view())?;
-        let names = m
-            .names
-            .clone()
-            .unwrap_or_else(|| (0..m.outputs()).map(|i| format!("output{i}")).collect());
-        Ok(Labels::new(names, p.mapv(|p| u8::from(p > 0.5)))?)
+        Ok(Labels::new(
+            m.output_names(),
+            p.mapv(|p| u8::from(p > 0.5)),
+        )?)
     }
 
     /// The training history: `loss`, `val_loss` (with validation) and

@@ -135,6 +135,16 @@ pub struct MlpSpec {
     pub seed: u64,
 }
 
+impl MlpSpec {
+    /// Layer widths from input to outputs.
+    pub fn sizes(&self) -> Vec<usize> {
+        std::iter::once(self.input)
+            .chain(self.hidden.iter().copied())
+            .chain(std::iter::once(self.outputs))
+            .collect()
+    }
+}
+
 /// A multi-layer perceptron with sigmoid outputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp {
@@ -164,10 +174,7 @@ impl Mlp {
             )));
         }
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(spec.seed);
-        let sizes: Vec<usize> = std::iter::once(spec.input)
-            .chain(spec.hidden.iter().copied())
-            .chain(std::iter::once(spec.outputs))
-            .collect();
+        let sizes = spec.sizes();
         let layers = sizes
             .windows(2)
             .map(|w| {
@@ -246,6 +253,13 @@ impl Mlp {
                 .assign(&logits.mapv(sigmoid));
         }
         Ok(out)
+    }
+
+    /// The label names of the outputs (`output0`, … before any fit named them).
+    pub fn output_names(&self) -> Vec<String> {
+        self.names
+            .clone()
+            .unwrap_or_else(|| (0..self.outputs()).map(|i| format!("output{i}")).collect())
     }
 
     /// Number of trainable numbers.

@@ -66,7 +66,9 @@ pub struct Optimizer {
     decay: f32,
     weight_decay: f32,
     steps: u64,
-    /// First and second moment buffers (the second is unused by sgd/rmsprop).
+    /// First and second moment buffers. sgd and rmsprop never read the
+    /// second; it is allocated anyway so every step runs one code path
+    /// without per-step scratch buffers.
     first: Vec<ArrayD<f32>>,
     second: Vec<ArrayD<f32>>,
 }
@@ -87,11 +89,7 @@ impl Optimizer {
             weight_decay,
             steps: 0,
             first: zeros(),
-            second: if matches!(kind, OptimizerKind::Adam { .. }) {
-                zeros()
-            } else {
-                Vec::new()
-            },
+            second: zeros(),
         }
     }
 
@@ -114,19 +112,14 @@ impl Optimizer {
             ),
             _ => (1.0, 1.0),
         };
-        let mut empty: Vec<f32> = Vec::new();
         for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
             let wd = if decayed[i] { self.weight_decay } else { 0.0 };
             let first = self.first[i]
                 .as_slice_mut()
                 .expect("optimizer state is contiguous");
-            let second = match self.second.get_mut(i) {
-                Some(v) => v.as_slice_mut().expect("optimizer state is contiguous"),
-                None => {
-                    empty.resize(first.len(), 0.0);
-                    &mut empty[..]
-                }
-            };
+            let second = self.second[i]
+                .as_slice_mut()
+                .expect("optimizer state is contiguous");
             p.par_chunks_mut(CHUNK)
                 .zip(g.par_chunks(CHUNK))
                 .zip(

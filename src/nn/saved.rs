@@ -39,10 +39,7 @@ impl Mlp {
         if names.as_ref().is_some_and(|n| n.len() != spec.outputs) {
             return Err(Error::file(path, "label names do not match the outputs"));
         }
-        let sizes: Vec<usize> = std::iter::once(spec.input)
-            .chain(spec.hidden.iter().copied())
-            .chain(std::iter::once(spec.outputs))
-            .collect();
+        let sizes = spec.sizes();
         let f32s = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Array1<f32>>();
         let layers = sizes
             .windows(2)

@@ -119,6 +119,12 @@ fn load_state(path: &Path) -> Result<State> {
     }
 }
 
+/// Writes the build state atomically, so a kill never leaves it half written.
+fn save_state(path: &Path, state: &State) -> Result<()> {
+    let json = serde_json::to_vec(state).map_err(|e| Error::invalid(e.to_string()))?;
+    crate::io_util::write_bytes_atomic(path, &json)
+}
+
 /// Builds (or finishes building) the dataset in `opts.out_dir`.
 pub fn build(
     client: &Client,
@@ -182,8 +188,7 @@ pub fn build(
             {
                 state.exhausted.insert(list_key.clone());
             }
-            let json = serde_json::to_vec(&state).map_err(|e| Error::invalid(e.to_string()))?;
-            crate::io_util::write_bytes_atomic(&state_path, &json)?;
+            save_state(&state_path, &state)?;
             progress(&format!(
                 "{} movies from {} pages",
                 state.movies.len(),
@@ -234,8 +239,7 @@ pub fn build(
                 _ => transient.push((id, why)),
             }
         }
-        let json = serde_json::to_vec(&state).map_err(|e| Error::invalid(e.to_string()))?;
-        crate::io_util::write_bytes_atomic(&state_path, &json)?;
+        save_state(&state_path, &state)?;
     }
     if opts.posters {
         summary.poster_failures = kept
@@ -267,8 +271,7 @@ pub fn build(
                 .to_string();
             state.imdb.insert(r.id, tt);
             if n % 50 == 49 || n + 1 == kept.len() {
-                let json = serde_json::to_vec(&state).map_err(|e| Error::invalid(e.to_string()))?;
-                crate::io_util::write_bytes_atomic(&state_path, &json)?;
+                save_state(&state_path, &state)?;
                 progress(&format!("IMDb ids {}/{}", n + 1, kept.len()));
             }
         }

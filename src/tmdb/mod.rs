@@ -242,11 +242,9 @@ impl Client {
                         .and_then(|v| v.trim().parse::<f64>().ok());
                     let body = response.text().unwrap_or_default();
                     if status.as_u16() == 429 {
-                        Some(Duration::from_secs_f64(
-                            retry_after.unwrap_or(1.0).clamp(0.0, 120.0),
-                        ))
+                        Duration::from_secs_f64(retry_after.unwrap_or(1.0).clamp(0.0, 120.0))
                     } else if status.is_server_error() {
-                        None.or(Some(self.backoff(attempt)))
+                        self.backoff(attempt)
                     } else {
                         return Err(Error::invalid(format!(
                             "TMDB {shown}: {}",
@@ -262,7 +260,7 @@ impl Client {
                             e.without_url()
                         )));
                     }
-                    Some(self.backoff(attempt))
+                    self.backoff(attempt)
                 }
                 Err(e) => return Err(Error::invalid(format!("TMDB {shown}: {}", e.without_url()))),
             };
@@ -272,9 +270,7 @@ impl Client {
                     attempt + 1
                 )));
             }
-            if let Some(wait) = retry_in {
-                std::thread::sleep(wait);
-            }
+            std::thread::sleep(retry_in);
             attempt += 1;
         }
     }

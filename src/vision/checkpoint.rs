@@ -6,9 +6,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::vision::pickle;
-use crate::vision::pth::{
-    Tensor, TensorData, describe, entries_of, half_to_f32, materialize, read_legacy,
-};
+use crate::vision::pth::{Tensor, TensorData, half_to_f32, materialize, read_legacy, state_dict};
 
 /// Reads a checkpoint in any of the formats torchvision and Hugging Face
 /// publish: legacy `torch.save`, the zip format of PyTorch ≥ 1.6, or
@@ -53,17 +51,7 @@ pub fn read_zip(path: &Path) -> Result<Vec<Tensor>> {
     let mut pos = 0;
     let state =
         pickle::load(pickle_bytes, &mut pos).map_err(|e| Error::file(path, e.to_string()))?;
-    let items = entries_of(&state)
-        .ok_or_else(|| Error::file(path, "the checkpoint is not a state dict (name -> tensor)"))?;
-    let pending = items
-        .iter()
-        .map(|(k, v)| {
-            let name = k
-                .as_str()
-                .ok_or_else(|| Error::file(path, "a state-dict key is not a string"))?;
-            describe(path, name, v)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let pending = state_dict(path, &state)?;
     let storages: HashMap<String, &[u8]> = entries
         .iter()
         .filter_map(|(name, data)| {

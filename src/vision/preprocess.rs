@@ -65,15 +65,7 @@ pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32
     let square = match resize {
         Resize::Stretch => image::imageops::resize(&rgb, SIZE, SIZE, FilterType::Nearest),
         Resize::ShorterSideCrop => {
-            let short = 256.0 / f64::from(w.min(h));
-            let (nw, nh) = (
-                ((f64::from(w) * short).round() as u32).max(SIZE),
-                ((f64::from(h) * short).round() as u32).max(SIZE),
-            );
-            let (x0, y0) = (
-                ((nw - SIZE) as f64 / 2.0).round() as u32,
-                ((nh - SIZE) as f64 / 2.0).round() as u32,
-            );
+            let (nw, nh, x0, y0) = shorter_side_crop(w, h);
             resize_crop(&rgb, nw, nh, x0, y0)
         }
     };
@@ -97,6 +89,21 @@ pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32
         }
     }
     Ok(out)
+}
+
+/// torchvision's `Resize(256)` + `CenterCrop(224)` geometry: the resized
+/// size (shorter side 256) and the crop's top-left corner.
+fn shorter_side_crop(w: u32, h: u32) -> (u32, u32, u32, u32) {
+    let short = 256.0 / f64::from(w.min(h));
+    let (nw, nh) = (
+        ((f64::from(w) * short).round() as u32).max(SIZE),
+        ((f64::from(h) * short).round() as u32).max(SIZE),
+    );
+    let (x0, y0) = (
+        ((nw - SIZE) as f64 / 2.0).round() as u32,
+        ((nh - SIZE) as f64 / 2.0).round() as u32,
+    );
+    (nw, nh, x0, y0)
 }
 
 /// Per output index, the first input index and the normalised weights of
@@ -188,15 +195,7 @@ mod tests {
                     ((y * y + x) % 251) as u8,
                 ])
             });
-            let short = 256.0 / f64::from(w.min(h));
-            let (nw, nh) = (
-                ((f64::from(w) * short).round() as u32).max(SIZE),
-                ((f64::from(h) * short).round() as u32).max(SIZE),
-            );
-            let (x0, y0) = (
-                ((nw - SIZE) as f64 / 2.0).round() as u32,
-                ((nh - SIZE) as f64 / 2.0).round() as u32,
-            );
+            let (nw, nh, x0, y0) = shorter_side_crop(w, h);
             let full = image::imageops::resize(&img, nw, nh, FilterType::Triangle);
             let expected = image::imageops::crop_imm(&full, x0, y0, SIZE, SIZE).to_image();
             assert_eq!(resize_crop(&img, nw, nh, x0, y0), expected, "{w}x{h}");

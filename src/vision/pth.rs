@@ -87,7 +87,7 @@ pub(crate) struct Pending {
     stride: Vec<usize>,
 }
 
-pub(crate) fn describe(path: &Path, name: &str, value: &Value) -> Result<Pending> {
+fn describe(path: &Path, name: &str, value: &Value) -> Result<Pending> {
     let bad = |why: String| Error::file(path, format!("tensor '{name}': {why}"));
     let Value::Call(callable, args) = value else {
         return Err(bad("not a tensor rebuild".into()));
@@ -139,8 +139,22 @@ pub(crate) fn describe(path: &Path, name: &str, value: &Value) -> Result<Pending
     })
 }
 
+/// Every tensor a state-dict pickle describes (name → rebuild call), in order.
+pub(crate) fn state_dict(path: &Path, state: &Value) -> Result<Vec<Pending>> {
+    entries_of(state)
+        .ok_or_else(|| Error::file(path, "the checkpoint is not a state dict (name -> tensor)"))?
+        .iter()
+        .map(|(k, v)| {
+            let name = k
+                .as_str()
+                .ok_or_else(|| Error::file(path, "a state-dict key is not a string"))?;
+            describe(path, name, v)
+        })
+        .collect()
+}
+
 /// The (name, value) entries of the state dict, unwrapping OrderedDict.
-pub(crate) fn entries_of(value: &Value) -> Option<&[(Value, Value)]> {
+fn entries_of(value: &Value) -> Option<&[(Value, Value)]> {
     match value {
         Value::Dict(d) => Some(d),
         Value::Call(_, args) => args.iter().find_map(entries_of),
@@ -180,15 +194,7 @@ pub fn read_legacy(path: &Path) -> Result<Vec<Tensor>> {
     let _sys_info = pickle::load(&bytes, &mut pos).map_err(in_file)?;
     let state = pickle::load(&bytes, &mut pos).map_err(in_file)?;
     let keys = pickle::load(&bytes, &mut pos).map_err(in_file)?;
-    let items = entries_of(&state)
-        .ok_or_else(|| Error::file(path, "the checkpoint is not a state dict (name -> tensor)"))?;
-    let mut pending = Vec::with_capacity(items.len());
-    for (k, v) in items {
-        let name = k
-            .as_str()
-            .ok_or_else(|| Error::file(path, "a state-dict key is not a string"))?;
-        pending.push(describe(path, name, v)?);
-    }
+    let pending = state_dict(path, &state)?;
     // Storages follow in the order of `keys`: element count, then the data.
     let mut storages: HashMap<String, &[u8]> = HashMap::new();
     let dtype_of: HashMap<&str, Dtype> =
