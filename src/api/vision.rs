@@ -182,12 +182,13 @@ pub mod vision_methods {
 
     /// Network outputs for images, one row per movie (`Movies`: its posters,
     /// rows named by id) or per path (an array of image paths), in input
-    /// order. Images are decoded and resized on all cores while the previous
-    /// batch runs through the network; a progress bar shows on a terminal. With `cache`, a
+    /// order. Every core takes `batch` images at a time, decodes and resizes
+    /// them and runs them through the network, then takes the next ones; a
+    /// progress bar shows on a terminal. With `cache`, a
     /// `.safetensors` file keeps the rows by key: a rerun computes only what
     /// is missing, and an interrupted run resumes where it stopped.
     ///
-    /// Arguments: `options` — `batch` (8: small batches stay in cache and beat large ones on CPU), `cache` (a .safetensors path),
+    /// Arguments: `options` — `batch` (images a core takes at a time, 8), `cache` (a .safetensors path),
     /// `on_error` (`"skip"`: leave unreadable images out, the default, or
     /// `"zero"`: keep a row of zeros); each unreadable image is reported.
     ///

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -49,6 +51,16 @@ pub enum OnError {
     Skip,
     /// Keep a row of zeros.
     Zero,
+}
+
+/// Units of work between two writes of the cache.
+const CACHE_EVERY: usize = 16;
+
+/// What one core made of one unit of images.
+struct Unit {
+    keys: Vec<String>,
+    rows: Array2<f32>,
+    failures: Vec<(String, String)>,
 }
 
 /// The result of an extraction.
@@ -192,8 +204,14 @@ impl Backbone {
     }
 
     /// Outputs for `items` (key, image path), in input order. Cached rows are
-    /// reused; new ones are added to the cache every few batches, so an
+    /// reused; new ones are added to the cache as they come (every
+    /// `CACHE_EVERY` units and on the way out, interrupted or not), so an
     /// interrupted run resumes where it stopped.
+    ///
+    /// Each core takes a unit of up to `batch` images, decodes them and runs
+    /// them through the network on its own, then takes the next: no core
+    /// waits for another between batches (a barrier per batch, decode
+    /// overlapped with the forward pass, left a third of the time idle).
     pub fn extract(
         &self,
         items: &[(String, PathBuf)],
@@ -202,7 +220,6 @@ impl Backbone {
         on_error: OnError,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Extracted> {
-        let batch = batch.max(1);
         let mut known: HashMap<String, Vec<f32>> = match cache {
             Some(path) if path.exists() => self.read_cache(path)?,
             _ => HashMap::new(),
@@ -215,51 +232,61 @@ impl Backbone {
         let mut failures: Vec<(String, String)> = Vec::new();
         let mut done = cached;
         progress(done, items.len());
-        let decode = |chunk: &[&(String, PathBuf)]| -> Vec<Result<Vec<f32>>> {
-            chunk
-                .par_iter()
-                .map(|(_, path)| preprocess::load(path, self.resize, self.normalize))
-                .collect()
-        };
-        let chunks: Vec<&[&(String, PathBuf)]> = todo.chunks(batch).collect();
-        let mut decoded = chunks.first().map(|c| decode(c)).unwrap_or_default();
-        for (b, chunk) in chunks.iter().enumerate() {
-            interrupt::check()?;
-            let mut inputs = Vec::new();
-            let mut keys = Vec::new();
-            for ((key, path), d) in chunk.iter().map(|item| (&item.0, &item.1)).zip(decoded) {
-                match d {
-                    Ok(x) => {
-                        inputs.push(x);
-                        keys.push(key.clone());
+        // Small jobs still spread over every core.
+        let per_unit = batch
+            .max(1)
+            .min(todo.len().div_ceil(rayon::current_num_threads()).max(1));
+        let units: Vec<&[&(String, PathBuf)]> = todo.chunks(per_unit).collect();
+        let stop = AtomicBool::new(false);
+        let (sender, receiver) = mpsc::channel::<Unit>();
+        let outcome = std::thread::scope(|scope| {
+            let workers = scope.spawn(|| {
+                units
+                    .par_iter()
+                    .try_for_each_with(sender, |sender, unit| -> Result<()> {
+                        if stop.load(Ordering::Relaxed) {
+                            return Err(Error::Interrupted);
+                        }
+                        interrupt::check()?;
+                        // A closed receiver means the caller is leaving; say nothing.
+                        let _ = sender.send(self.run_unit(unit)?);
+                        Ok(())
+                    })
+            });
+            let mut unsaved = 0;
+            let mut received = || -> Result<()> {
+                for unit in receiver.iter() {
+                    done += unit.keys.len() + unit.failures.len();
+                    failures.extend(unit.failures);
+                    for (key, row) in unit.keys.into_iter().zip(unit.rows.rows()) {
+                        known.insert(key, row.to_vec());
                     }
-                    Err(e) => failures.push((path.to_string_lossy().into_owned(), e.to_string())),
+                    unsaved += 1;
+                    progress(done, items.len());
+                    if let Some(path) = cache
+                        && unsaved >= CACHE_EVERY
+                    {
+                        self.write_cache(path, &known)?;
+                        unsaved = 0;
+                    }
                 }
-            }
-            // The next batch decodes while this one runs through the network.
-            let next = chunks.get(b + 1);
-            let (out, next_decoded) = rayon::join(
-                || {
-                    (!inputs.is_empty())
-                        .then(|| self.forward(&inputs))
-                        .transpose()
-                },
-                || next.map(|c| decode(c)).unwrap_or_default(),
-            );
-            decoded = next_decoded;
-            if let Some(out) = out? {
-                for (key, row) in keys.into_iter().zip(out.rows()) {
-                    known.insert(key, row.to_vec());
-                }
-            }
-            done += chunk.len();
-            progress(done, items.len());
-            if let Some(path) = cache
-                && (b % 8 == 7 || done == items.len())
-            {
-                self.write_cache(path, &known)?;
-            }
-        }
+                Ok(())
+            };
+            let received = received();
+            stop.store(true, Ordering::Relaxed);
+            let worked = workers.join().unwrap_or_else(|_| {
+                Err(Error::invalid(
+                    "backbone: a feature extraction thread panicked",
+                ))
+            });
+            // What was computed is kept whatever stopped the run.
+            let saved = match cache {
+                Some(path) if unsaved > 0 => self.write_cache(path, &known),
+                _ => Ok(()),
+            };
+            received.and(worked).and(saved)
+        });
+        outcome?;
         let width = self.width();
         let mut names = Vec::new();
         let mut values = Vec::new();
@@ -280,6 +307,33 @@ impl Backbone {
             matrix,
             failures,
             cached,
+        })
+    }
+
+    /// Decodes a unit's images and runs them through the network, all on
+    /// the calling thread's core.
+    fn run_unit(&self, unit: &[&(String, PathBuf)]) -> Result<Unit> {
+        let mut inputs = Vec::with_capacity(unit.len());
+        let mut keys = Vec::with_capacity(unit.len());
+        let mut failures = Vec::new();
+        for (key, path) in unit.iter().map(|item| (&item.0, &item.1)) {
+            match preprocess::load(path, self.resize, self.normalize) {
+                Ok(x) => {
+                    inputs.push(x);
+                    keys.push(key.clone());
+                }
+                Err(e) => failures.push((path.to_string_lossy().into_owned(), e.to_string())),
+            }
+        }
+        let rows = if inputs.is_empty() {
+            Array2::zeros((0, self.width()))
+        } else {
+            crate::nn::gemm::serial(|| self.forward_batch(&inputs))?
+        };
+        Ok(Unit {
+            keys,
+            rows,
+            failures,
         })
     }
 
