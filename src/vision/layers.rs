@@ -128,6 +128,22 @@ impl Maps {
     }
 }
 
+/// Consecutive rows `first..` of one image's channels-last maps of height
+/// `h` and width `w`: a whole image, or the band a fused block holds.
+pub struct Rows<'a> {
+    pub data: &'a [f32],
+    pub first: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Rows<'_> {
+    fn row(&self, y: usize, c: usize) -> &[f32] {
+        let at = (y - self.first) * self.w * c;
+        &self.data[at..at + self.w * c]
+    }
+}
+
 thread_local! {
     static PATCHES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -194,7 +210,7 @@ impl Conv2d {
         }
     }
 
-    fn out_size(&self, size: usize) -> usize {
+    pub fn out_size(&self, size: usize) -> usize {
         (size + 2 * self.padding - self.kernel) / self.stride + 1
     }
 
@@ -291,45 +307,84 @@ impl Conv2d {
     fn depthwise_forward(&self, x: &Maps, oh: usize, ow: usize) -> Vec<f32> {
         let c = self.cout;
         let mut out = self.bias_rows(x.n * oh * ow);
-        let wide = Wide::detect();
+        let per_image = x.h * x.w * c;
         out.par_chunks_mut(ow * c)
             .enumerate()
             .for_each(|(row, dst)| {
                 let (i, oy) = (row / oh, row % oh);
-                match wide {
-                    // SAFETY: `Wide::detect` found these features on this CPU.
-                    #[cfg(target_arch = "x86_64")]
-                    Wide::Avx512 => unsafe { self.depthwise_row_avx512(x, dst, i, oy) },
-                    #[cfg(target_arch = "x86_64")]
-                    Wide::Avx2 => unsafe { self.depthwise_row_avx2(x, dst, i, oy) },
-                    Wide::Baseline => self.depthwise_row(x, dst, i, oy),
-                }
+                let image = Rows {
+                    data: &x.data[i * per_image..(i + 1) * per_image],
+                    first: 0,
+                    h: x.h,
+                    w: x.w,
+                };
+                self.depthwise_row_dispatch(&image, dst, oy);
             });
         out
+    }
+
+    /// Output rows `oy0..` of a depthwise convolution (as many as `out`
+    /// holds) from the input rows in `src`, with bias and activation, on the
+    /// calling thread: the fused blocks' path, where `out` stays in cache.
+    pub fn depthwise_rows_into(&self, src: &Rows, oy0: usize, out: &mut [f32]) {
+        let row = self.out_size(src.w) * self.cout;
+        for (k, dst) in out.chunks_mut(row).enumerate() {
+            for px in dst.chunks_mut(self.cout) {
+                px.copy_from_slice(&self.bias);
+            }
+            self.depthwise_row_dispatch(src, dst, oy0 + k);
+        }
+        self.finish_serial(out);
+    }
+
+    /// `out = activation(bias + input · weight)` for a 1 × 1 convolution of
+    /// `input` (pixels × cin) on the calling thread's core.
+    pub fn pointwise_into(&self, input: &[f32], out: &mut [f32]) {
+        debug_assert!(self.kernel == 1 && self.stride == 1 && !self.depthwise);
+        let pixels = input.len() / self.cin;
+        for px in out.chunks_mut(self.cout) {
+            px.copy_from_slice(&self.bias);
+        }
+        let weight =
+            ArrayView2::from_shape((self.cin, self.cout), &self.weight).expect("weight shape");
+        let input = ArrayView2::from_shape((pixels, self.cin), input).expect("input shape");
+        let mut y = ArrayViewMut2::from_shape((pixels, self.cout), out).expect("output shape");
+        crate::nn::gemm::serial(|| matmul_into(&mut y, input, weight, true));
+        self.finish_serial(out);
+    }
+
+    fn depthwise_row_dispatch(&self, src: &Rows, dst: &mut [f32], oy: usize) {
+        match Wide::detect() {
+            // SAFETY: `Wide::detect` found these features on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Wide::Avx512 => unsafe { self.depthwise_row_avx512(src, dst, oy) },
+            #[cfg(target_arch = "x86_64")]
+            Wide::Avx2 => unsafe { self.depthwise_row_avx2(src, dst, oy) },
+            Wide::Baseline => self.depthwise_row(src, dst, oy),
+        }
     }
 
     /// One output row of a depthwise convolution; the innermost loop runs
     /// over contiguous channels, so it vectorises.
     #[inline(always)]
-    fn depthwise_row(&self, x: &Maps, dst: &mut [f32], i: usize, oy: usize) {
+    fn depthwise_row(&self, src: &Rows, dst: &mut [f32], oy: usize) {
         let (k, c) = (self.kernel, self.cout);
         let ow = dst.len() / c;
         for ky in 0..k {
             let iy = (oy * self.stride + ky) as isize - self.padding as isize;
-            if iy < 0 || iy >= x.h as isize {
+            if iy < 0 || iy >= src.h as isize {
                 continue;
             }
-            let line =
-                &x.data[(i * x.h + iy as usize) * x.w * c..(i * x.h + iy as usize + 1) * x.w * c];
+            let line = src.row(iy as usize, c);
             for kx in 0..k {
                 let w = &self.weight[(ky * k + kx) * c..(ky * k + kx + 1) * c];
                 for ox in 0..ow {
                     let ix = (ox * self.stride + kx) as isize - self.padding as isize;
-                    if ix < 0 || ix >= x.w as isize {
+                    if ix < 0 || ix >= src.w as isize {
                         continue;
                     }
-                    let src = &line[ix as usize * c..(ix as usize + 1) * c];
-                    for ((o, s), w) in dst[ox * c..(ox + 1) * c].iter_mut().zip(src).zip(w) {
+                    let s = &line[ix as usize * c..(ix as usize + 1) * c];
+                    for ((o, s), w) in dst[ox * c..(ox + 1) * c].iter_mut().zip(s).zip(w) {
                         *o += s * w;
                     }
                 }
@@ -339,14 +394,22 @@ impl Conv2d {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn depthwise_row_avx512(&self, x: &Maps, dst: &mut [f32], i: usize, oy: usize) {
-        self.depthwise_row(x, dst, i, oy)
+    fn depthwise_row_avx512(&self, src: &Rows, dst: &mut [f32], oy: usize) {
+        self.depthwise_row(src, dst, oy)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn depthwise_row_avx2(&self, x: &Maps, dst: &mut [f32], i: usize, oy: usize) {
-        self.depthwise_row(x, dst, i, oy)
+    fn depthwise_row_avx2(&self, src: &Rows, dst: &mut [f32], oy: usize) {
+        self.depthwise_row(src, dst, oy)
+    }
+
+    fn finish_serial(&self, data: &mut [f32]) {
+        match self.activation {
+            Activation::None => {}
+            Activation::Relu => data.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Relu6 => data.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        }
     }
 
     fn finish(&self, data: &mut [f32]) {

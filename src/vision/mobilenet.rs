@@ -5,8 +5,11 @@
 
 use ndarray::Array2;
 
-use crate::error::Result;
-use crate::vision::layers::{Activation, Conv2d, Maps, linear};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::nn::gemm::serial;
+use crate::vision::layers::{Activation, Conv2d, Maps, Rows, linear};
 use crate::vision::pth;
 use crate::vision::weights::Weights;
 
@@ -79,14 +82,98 @@ fn spec(cin: usize, cout: usize, kernel: usize, stride: usize, groups: usize, re
     }
 }
 
-struct Block {
-    layers: Vec<Conv2d>,
+/// Floats of expanded maps an inverted residual block holds at once
+/// (256 KB: with its input, depthwise and output bands it stays in one
+/// core's 1 MB L2 on the machine of BENCHMARKS.md; whole maps of the first
+/// blocks are 5 MB per image).
+const BAND_FLOATS: usize = 64 * 1024;
+
+/// 1 × 1 expansion (absent when t = 1), 3 × 3 depthwise, 1 × 1 projection.
+struct InvertedResidual {
+    expand: Option<Conv2d>,
+    depthwise: Conv2d,
+    project: Conv2d,
     residual: bool,
 }
 
-/// The network: 19 feature blocks, then optionally the ImageNet classifier.
+impl InvertedResidual {
+    /// One image's block, a band of output rows at a time: the expanded
+    /// input rows a band needs (kept from the band before where they
+    /// overlap), their depthwise rows, then the projection, so that no
+    /// full-size intermediate map is ever written. Same arithmetic, in the
+    /// same order, as the layer-by-layer path.
+    fn forward_image(&self, x: &Maps) -> Maps {
+        self.forward_banded(x, BAND_FLOATS)
+    }
+
+    fn forward_banded(&self, x: &Maps, band_floats: usize) -> Maps {
+        let (h, w, cin) = (x.h, x.w, x.c);
+        let dw = &self.depthwise;
+        let (hidden, cout) = (dw.cout, self.project.cout);
+        let (oh, ow) = (dw.out_size(h), dw.out_size(w));
+        let (k, stride, pad) = (dw.kernel, dw.stride, dw.padding);
+        let band = (band_floats / (w * hidden) / stride).clamp(1, oh);
+        let row = w * hidden;
+        let mut out = vec![0f32; oh * ow * cout];
+        let mut expanded = vec![0f32; ((band - 1) * stride + k).min(h) * row];
+        let mut depthwise = vec![0f32; band * ow * hidden];
+        let mut held: std::ops::Range<usize> = 0..0;
+        for o0 in (0..oh).step_by(band) {
+            let o1 = (o0 + band).min(oh);
+            let need = (o0 * stride).saturating_sub(pad)..((o1 - 1) * stride + k - pad).min(h);
+            let src = match &self.expand {
+                Some(expand) => {
+                    // Rows are needed in increasing order: what is kept is a prefix.
+                    let kept = held.end.saturating_sub(need.start);
+                    if kept > 0 {
+                        let from = need.start - held.start;
+                        expanded.copy_within(from * row..(from + kept) * row, 0);
+                    }
+                    let rows = need.len();
+                    expand.pointwise_into(
+                        &x.data[(need.start + kept) * w * cin..need.end * w * cin],
+                        &mut expanded[kept * row..rows * row],
+                    );
+                    held = need.clone();
+                    Rows {
+                        data: &expanded[..rows * row],
+                        first: need.start,
+                        h,
+                        w,
+                    }
+                }
+                None => Rows {
+                    data: &x.data,
+                    first: 0,
+                    h,
+                    w,
+                },
+            };
+            let d = &mut depthwise[..(o1 - o0) * ow * hidden];
+            dw.depthwise_rows_into(&src, o0, d);
+            let y = &mut out[o0 * ow * cout..o1 * ow * cout];
+            self.project.pointwise_into(d, y);
+            if self.residual {
+                let skip = &x.data[o0 * ow * cout..o1 * ow * cout];
+                y.iter_mut().zip(skip).for_each(|(y, s)| *y += s);
+            }
+        }
+        Maps {
+            n: 1,
+            h: oh,
+            w: ow,
+            c: cout,
+            data: out,
+        }
+    }
+}
+
+/// The network: the stem convolution, 17 inverted residual blocks, the
+/// 1 × 1 head to 1,280 channels, then optionally the ImageNet classifier.
 pub struct MobileNetV2 {
-    blocks: Vec<Block>,
+    stem: Conv2d,
+    blocks: Vec<InvertedResidual>,
+    head: Conv2d,
     classifier: Option<(Array2<f32>, Vec<f32>)>,
 }
 
@@ -94,15 +181,13 @@ impl MobileNetV2 {
     /// Builds the network from a torchvision state dict.
     pub fn from_tensors(tensors: Vec<pth::Tensor>) -> Result<MobileNetV2> {
         let w = Weights::new("MobileNetV2", tensors);
-        let mut blocks = vec![Block {
-            layers: vec![conv_bn(
-                &w,
-                "features.0.0",
-                "features.0.1",
-                spec(3, 32, 3, 2, 1, true),
-            )?],
-            residual: false,
-        }];
+        let stem = conv_bn(
+            &w,
+            "features.0.0",
+            "features.0.1",
+            spec(3, 32, 3, 2, 1, true),
+        )?;
+        let mut blocks = Vec::new();
         // (expansion t, output channels c, repeats n, first stride s), torchvision's table.
         let settings = [
             (1, 16, 1, 1),
@@ -120,46 +205,43 @@ impl MobileNetV2 {
                 let stride = if k == 0 { s } else { 1 };
                 let hidden = cin * t;
                 let p = format!("features.{index}.conv");
-                let mut layers = Vec::new();
-                let mut next = 0;
-                if t != 1 {
-                    layers.push(conv_bn(
+                let expand = (t != 1)
+                    .then(|| {
+                        conv_bn(
+                            &w,
+                            &format!("{p}.0.0"),
+                            &format!("{p}.0.1"),
+                            spec(cin, hidden, 1, 1, 1, true),
+                        )
+                    })
+                    .transpose()?;
+                let next = usize::from(expand.is_some());
+                blocks.push(InvertedResidual {
+                    expand,
+                    depthwise: conv_bn(
                         &w,
-                        &format!("{p}.0.0"),
-                        &format!("{p}.0.1"),
-                        spec(cin, hidden, 1, 1, 1, true),
-                    )?);
-                    next = 1;
-                }
-                layers.push(conv_bn(
-                    &w,
-                    &format!("{p}.{next}.0"),
-                    &format!("{p}.{next}.1"),
-                    spec(hidden, hidden, 3, stride, hidden, true),
-                )?);
-                layers.push(conv_bn(
-                    &w,
-                    &format!("{p}.{}", next + 1),
-                    &format!("{p}.{}", next + 2),
-                    spec(hidden, c, 1, 1, 1, false),
-                )?);
-                blocks.push(Block {
-                    layers,
+                        &format!("{p}.{next}.0"),
+                        &format!("{p}.{next}.1"),
+                        spec(hidden, hidden, 3, stride, hidden, true),
+                    )?,
+                    project: conv_bn(
+                        &w,
+                        &format!("{p}.{}", next + 1),
+                        &format!("{p}.{}", next + 2),
+                        spec(hidden, c, 1, 1, 1, false),
+                    )?,
                     residual: stride == 1 && cin == c,
                 });
                 cin = c;
                 index += 1;
             }
         }
-        blocks.push(Block {
-            layers: vec![conv_bn(
-                &w,
-                "features.18.0",
-                "features.18.1",
-                spec(320, FEATURES, 1, 1, 1, true),
-            )?],
-            residual: false,
-        });
+        let head = conv_bn(
+            &w,
+            "features.18.0",
+            "features.18.1",
+            spec(320, FEATURES, 1, 1, 1, true),
+        )?;
         let classifier = if w.has("classifier.1.weight") && w.has("classifier.1.bias") {
             Some((
                 w.matrix("classifier.1.weight", 1000, FEATURES)?,
@@ -168,7 +250,12 @@ impl MobileNetV2 {
         } else {
             None
         };
-        Ok(MobileNetV2 { blocks, classifier })
+        Ok(MobileNetV2 {
+            stem,
+            blocks,
+            head,
+            classifier,
+        })
     }
 
     /// Whether the weights included the ImageNet classifier.
@@ -177,21 +264,109 @@ impl MobileNetV2 {
     }
 
     /// Pooled 1,280-d features of a batch of 224 × 224 RGB images, and the
-    /// ImageNet logits when the weights include the classifier.
+    /// ImageNet logits when the weights include the classifier. Images run
+    /// in parallel, each on one core: one image's maps stay in that core's
+    /// cache far better than a batch's.
     pub fn forward(&self, input: &Maps) -> Result<(Array2<f32>, Option<Array2<f32>>)> {
-        let mut x = input.clone();
-        for block in &self.blocks {
-            let mut y = block.layers[0].forward(&x)?;
-            for layer in &block.layers[1..] {
-                y = layer.forward(&y)?;
-            }
-            x = if block.residual { y.plus(&x) } else { y };
-        }
-        let features = x.global_average();
+        let per = input.h * input.w * input.c;
+        let rows: Vec<Vec<f32>> = (0..input.n)
+            .into_par_iter()
+            .map(|i| {
+                let image = Maps {
+                    n: 1,
+                    h: input.h,
+                    w: input.w,
+                    c: input.c,
+                    data: input.data[i * per..(i + 1) * per].to_vec(),
+                };
+                serial(|| self.features(&image))
+            })
+            .collect::<Result<_>>()?;
+        let features = Array2::from_shape_vec((input.n, FEATURES), rows.concat())
+            .map_err(|e| Error::invalid(e.to_string()))?;
         let logits = self
             .classifier
             .as_ref()
             .map(|(w, b)| linear(features.view(), w, b, false));
         Ok((features, logits))
+    }
+
+    /// One image's pooled features.
+    fn features(&self, image: &Maps) -> Result<Vec<f32>> {
+        let mut x = self.stem.forward(image)?;
+        for block in &self.blocks {
+            x = block.forward_image(&x);
+        }
+        let mut head = vec![0f32; x.h * x.w * FEATURES];
+        self.head.pointwise_into(&x.data, &mut head);
+        let pooled = Maps {
+            n: 1,
+            h: x.h,
+            w: x.w,
+            c: FEATURES,
+            data: head,
+        }
+        .global_average();
+        Ok(pooled.into_raw_vec_and_offset().0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(cin: usize, cout: usize, k: usize, stride: usize, dw: bool, relu6: bool) -> Conv2d {
+        let per = if dw { k * k } else { cin * k * k };
+        let weight: Vec<f32> = (0..cout * per)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 20.0)
+            .collect();
+        let bias = (0..cout).map(|i| (i % 5) as f32 / 10.0 - 0.2).collect();
+        let activation = if relu6 {
+            Activation::Relu6
+        } else {
+            Activation::None
+        };
+        Conv2d::from_torch(&weight, bias, (cout, cin, k), stride, dw, activation)
+    }
+
+    /// Band by band (bands of 1, 2, 3 … rows, every overlap case) gives
+    /// exactly what the layers give one after the other on whole maps.
+    #[test]
+    fn banded_blocks_equal_the_layer_by_layer_path() {
+        let (h, w) = (9, 7);
+        for (expand, stride, cin, cout) in [(true, 1, 4, 4), (true, 2, 4, 6), (false, 1, 6, 5)] {
+            let hidden = if expand { 24 } else { cin };
+            let block = InvertedResidual {
+                expand: expand.then(|| conv(cin, hidden, 1, 1, false, true)),
+                depthwise: conv(hidden, hidden, 3, stride, true, true),
+                project: conv(hidden, cout, 1, 1, false, false),
+                residual: stride == 1 && cin == cout,
+            };
+            let x = Maps {
+                n: 1,
+                h,
+                w,
+                c: cin,
+                data: (0..h * w * cin)
+                    .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+                    .collect(),
+            };
+            let mut y = x.clone();
+            if let Some(e) = &block.expand {
+                y = e.forward(&y).unwrap();
+            }
+            y = block.depthwise.forward(&y).unwrap();
+            y = block.project.forward(&y).unwrap();
+            if block.residual {
+                y = y.plus(&x);
+            }
+            for rows in 1..=h {
+                let band = block.forward_banded(&x, rows * w * hidden * stride);
+                assert_eq!(
+                    band, y,
+                    "expand {expand}, stride {stride}, {rows}-row bands"
+                );
+            }
+        }
     }
 }
