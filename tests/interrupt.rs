@@ -64,3 +64,55 @@ fn interrupting_fit_keeps_the_trained_network() {
         .unwrap();
     assert_eq!(s.display(&v).unwrap(), "[true, 2000]");
 }
+
+/// Ctrl-C during a poster extraction stops it with the interruption, and the
+/// rows computed before it are in the cache (written on the way out), so
+/// the rerun computes only the rest. Needs ../shared (skipped without it).
+#[test]
+fn interrupting_extract_keeps_the_rows_done_in_the_cache() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let models = root.join("../shared/models/mobilenet_v2-b0353104.pth");
+    let posters = root.join("../shared/data/movies/posters");
+    if !models.is_file() || !posters.is_dir() {
+        eprintln!("SKIPPED interrupting_extract: ../shared is absent (CI has it)");
+        return;
+    }
+    let mut paths: Vec<_> = std::fs::read_dir(&posters)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    paths.sort();
+    paths.truncate(1200);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("features.safetensors");
+    let (mut s, _) = Session::capturing(Err("no data".into()));
+    let setup = format!(
+        "let net = vision::backbone(\"mobilenet_v2\", \"{}\"); let paths = {:?};",
+        models.display(),
+        paths
+    );
+    let _ = s.eval(&setup, "1").unwrap();
+    let stopper = thread::spawn(|| {
+        thread::sleep(Duration::from_millis(1500));
+        interrupt::request();
+    });
+    let run = format!(
+        "net.extract(paths, #{{ batch: 4, cache: \"{}\" }})",
+        cache.display()
+    );
+    let err = s.eval(&run, "2").unwrap_err();
+    stopper.join().unwrap();
+    assert!(err.is_interrupt(), "{}", err.render());
+    let (loaded, _) = genrelab::matrix::io::load_with_meta(&cache).unwrap();
+    let genrelab::matrix::io::Loaded::Dense(kept) = loaded else {
+        panic!("the cache is a dense matrix")
+    };
+    let kept = kept.values().nrows();
+    assert!(kept > 0 && kept < paths.len(), "{kept} rows cached");
+    // The rerun reuses every cached row and computes the rest.
+    let v = s
+        .eval(&format!("{run}.rows"), "3")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(s.display(&v).unwrap(), paths.len().to_string());
+}
