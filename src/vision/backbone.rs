@@ -155,7 +155,8 @@ impl Backbone {
         )
     }
 
-    /// Network outputs for preprocessed inputs (each 3 × 224 × 224, CHW).
+    /// Network outputs for preprocessed inputs (each 224 × 224 × 3, HWC,
+    /// as `preprocess::load` makes them).
     pub fn forward(&self, inputs: &[Vec<f32>]) -> Result<Array2<f32>> {
         // Independent slices of the batch, one per thread, each on one core,
         // keep every core busy without a synchronisation per layer: faster
@@ -180,8 +181,13 @@ impl Backbone {
     fn forward_batch(&self, inputs: &[Vec<f32>]) -> Result<Array2<f32>> {
         let n = inputs.len();
         let size = preprocess::SIZE as usize;
-        let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
-        let x = Maps::from_nchw(&flat, n, 3, size, size);
+        let x = Maps {
+            n,
+            h: size,
+            w: size,
+            c: 3,
+            data: inputs.concat(),
+        };
         match &self.net {
             Network::MobileNetV2(net) => {
                 let (features, logits) = net.forward(&x)?;

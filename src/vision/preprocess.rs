@@ -52,7 +52,9 @@ impl Normalize {
 
 pub const SIZE: u32 = 224;
 
-/// The 3 × 224 × 224 (CHW) input of one image file.
+/// The 224 × 224 × 3 input of one image file, channels last (HWC): the
+/// layout of `vision::layers::Maps`, so a batch is the images one after
+/// the other, without a transpose.
 pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let decoded = image::load_from_memory(&bytes)
@@ -69,21 +71,20 @@ pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32
             resize_crop(&rgb, nw, nh, x0, y0)
         }
     };
-    let plane = (SIZE * SIZE) as usize;
-    let mut out = vec![0f32; 3 * plane];
-    for (i, px) in square.pixels().enumerate() {
+    let mut out = vec![0f32; square.as_raw().len()];
+    for (px, o) in square.pixels().zip(out.chunks_exact_mut(3)) {
         for c in 0..3 {
             let v = f32::from(px[c]);
             match normalize {
                 Normalize::Torch => {
                     const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
                     const STD: [f32; 3] = [0.229, 0.224, 0.225];
-                    out[c * plane + i] = (v / 255.0 - MEAN[c]) / STD[c];
+                    o[c] = (v / 255.0 - MEAN[c]) / STD[c];
                 }
                 Normalize::Caffe => {
-                    // BGR planes; means of the B, G, R channels.
+                    // BGR order; means of the B, G, R channels.
                     const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
-                    out[(2 - c) * plane + i] = v - MEAN_BGR[2 - c];
+                    o[2 - c] = v - MEAN_BGR[2 - c];
                 }
             }
         }
@@ -170,13 +171,37 @@ fn resize_crop(rgb: &image::RgbImage, nw: u32, nh: u32, x0: u32, y0: u32) -> ima
                 t[c] += row[at + c] * wt;
             }
         }
-        image::Rgb(t.map(|v| v.clamp(0.0, 255.0).round() as u8))
+        image::Rgb(t.map(|v| round_to_byte(v.clamp(0.0, 255.0))))
     })
+}
+
+/// `v.round() as u8` for `v` in 0..=255 without the libm call `round`
+/// compiles to on baseline x86-64 (a sixth of the resize's time): the
+/// truncation is exact, and so is the fraction `v − trunc(v)`.
+fn round_to_byte(v: f32) -> u8 {
+    let whole = v as u8;
+    if v - f32::from(whole) >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_to_bytes_is_rounding_half_away_from_zero() {
+        let mut v = 0.0f32;
+        while v <= 255.0 {
+            assert_eq!(round_to_byte(v), v.round() as u8, "{v}");
+            v = f32::from_bits(v.to_bits() + 997);
+        }
+        for v in [0.49999997f32, 0.5, 1.5, 2.5, 254.5, 254.49998, 255.0] {
+            assert_eq!(round_to_byte(v), v.round() as u8, "{v}");
+        }
+    }
 
     #[test]
     fn crop_first_resize_equals_resize_then_crop() {
@@ -211,12 +236,12 @@ mod tests {
             .unwrap();
         let x = load(&path, Resize::ShorterSideCrop, Normalize::Torch).unwrap();
         assert_eq!(x.len(), 3 * 224 * 224);
-        // (128/255 − 0.485) / 0.229 for the red plane
+        // (128/255 − 0.485) / 0.229 for the red channel of the first pixel
         assert!((x[0] - (128.0 / 255.0 - 0.485) / 0.229).abs() < 1e-5);
         let caffe = load(&path, Resize::Stretch, Normalize::Caffe).unwrap();
         assert!(
             (caffe[0] - (128.0 - 103.939)).abs() < 1e-4,
-            "blue plane first"
+            "blue channel first"
         );
         let bad = dir.path().join("bad.jpg");
         std::fs::write(&bad, b"\xff\xd8\xff\xe0 not really a jpeg").unwrap();
