@@ -498,25 +498,17 @@ fn imdb_ids_are_filled_and_compare_matches_on_them() {
         posters: false,
         ..dataset_options(&out)
     };
+    let id_requests = || {
+        double
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/external_ids"))
+            .count()
+    };
     let summary = dataset::build(&client(&double), &opts, &|_| {}).unwrap();
-    assert_eq!(
-        double
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/external_ids"))
-            .count(),
-        summary.movies
-    );
+    assert_eq!(id_requests(), summary.movies);
     let _ = dataset::build(&client(&double), &opts, &|_| {}).unwrap();
-    assert_eq!(
-        double
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/external_ids"))
-            .count(),
-        summary.movies,
-        "ids remembered"
-    );
+    assert_eq!(id_requests(), summary.movies, "ids remembered");
     // A title.basics with two of the movies: Movie 1 (Comedy+Drama on TMDB) and Movie 2 (Drama).
     let basics = common::write(
         dir.path(),

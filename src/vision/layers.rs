@@ -43,10 +43,6 @@ impl Maps {
         }
     }
 
-    fn pixels(&self) -> usize {
-        self.n * self.h * self.w
-    }
-
     /// Each image's maps flattened in (channel, y, x) order, torchvision's
     /// `torch.flatten` of NCHW, which its classifiers expect.
     pub fn flatten_chw(&self) -> Array2<f32> {
@@ -239,10 +235,8 @@ impl Conv2d {
     }
 
     fn bias_rows(&self, rows: usize) -> Vec<f32> {
-        let mut out = Vec::with_capacity(rows * self.cout);
-        for _ in 0..rows {
-            out.extend_from_slice(&self.bias);
-        }
+        let mut out = vec![0f32; rows * self.cout];
+        self.fill_bias(&mut out);
         out
     }
 
@@ -252,11 +246,7 @@ impl Conv2d {
             .expect("weight shape");
         let mut out = self.bias_rows(x.n * oh * ow);
         if k == 1 && self.stride == 1 {
-            let input =
-                ArrayView2::from_shape((x.pixels(), self.cin), &x.data).expect("input shape");
-            let mut y =
-                ArrayViewMut2::from_shape((x.pixels(), self.cout), &mut out).expect("output shape");
-            matmul_into(&mut y, input, weight, true);
+            self.pointwise_product(&x.data, &mut out);
             return out;
         }
         // im2col one image at a time: rows are output positions, columns
@@ -329,9 +319,7 @@ impl Conv2d {
     pub fn depthwise_rows_into(&self, src: &Rows, oy0: usize, out: &mut [f32]) {
         let row = self.out_size(src.w) * self.cout;
         for (k, dst) in out.chunks_mut(row).enumerate() {
-            for px in dst.chunks_mut(self.cout) {
-                px.copy_from_slice(&self.bias);
-            }
+            self.fill_bias(dst);
             self.depthwise_row_dispatch(src, dst, oy0 + k);
         }
         self.finish_serial(out);
@@ -340,17 +328,28 @@ impl Conv2d {
     /// `out = activation(bias + input · weight)` for a 1 × 1 convolution of
     /// `input` (pixels × cin) on the calling thread's core.
     pub fn pointwise_into(&self, input: &[f32], out: &mut [f32]) {
+        self.fill_bias(out);
+        crate::nn::gemm::serial(|| self.pointwise_product(input, out));
+        self.finish_serial(out);
+    }
+
+    /// `out += input · weight` for a 1 × 1 convolution (`out` holds the
+    /// bias), the one product of the batched and the fused paths.
+    fn pointwise_product(&self, input: &[f32], out: &mut [f32]) {
         debug_assert!(self.kernel == 1 && self.stride == 1 && !self.depthwise);
         let pixels = input.len() / self.cin;
-        for px in out.chunks_mut(self.cout) {
-            px.copy_from_slice(&self.bias);
-        }
         let weight =
             ArrayView2::from_shape((self.cin, self.cout), &self.weight).expect("weight shape");
         let input = ArrayView2::from_shape((pixels, self.cin), input).expect("input shape");
         let mut y = ArrayViewMut2::from_shape((pixels, self.cout), out).expect("output shape");
-        crate::nn::gemm::serial(|| matmul_into(&mut y, input, weight, true));
-        self.finish_serial(out);
+        matmul_into(&mut y, input, weight, true);
+    }
+
+    /// Every pixel of `out` set to the bias, where the sums start.
+    fn fill_bias(&self, out: &mut [f32]) {
+        for px in out.chunks_mut(self.cout) {
+            px.copy_from_slice(&self.bias);
+        }
     }
 
     fn depthwise_row_dispatch(&self, src: &Rows, dst: &mut [f32], oy: usize) {
@@ -413,14 +412,9 @@ impl Conv2d {
     }
 
     fn finish(&self, data: &mut [f32]) {
-        match self.activation {
-            Activation::None => {}
-            Activation::Relu => data
-                .par_chunks_mut(1 << 14)
-                .for_each(|c| c.iter_mut().for_each(|v| *v = v.max(0.0))),
-            Activation::Relu6 => data
-                .par_chunks_mut(1 << 14)
-                .for_each(|c| c.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0))),
+        if self.activation != Activation::None {
+            data.par_chunks_mut(1 << 14)
+                .for_each(|c| self.finish_serial(c));
         }
     }
 }
