@@ -127,6 +127,7 @@ fn script_type(rust: &str) -> String {
         // Script-facing wrappers are registered under their script names.
         "VectorizerHandle" => "Vectorizer",
         "TfidfHandle" => "Tfidf",
+        "WordVectorsHandle" => "WordVectors",
         "SvmHandle" => "Svm",
         "NbHandle" => "NaiveBayes",
         "CoClusterHandle" => "CoClustering",
@@ -222,6 +223,15 @@ pub fn collect(engine: &Engine) -> Vec<FunctionDoc> {
     }
     // `to_string`/`to_debug` are how values print, not something to look up.
     docs.retain(|d| d.name != "to_string" && d.name != "to_debug");
+    // The options a function parses are documented from its schema, the one
+    // declaration the binding also parses with.
+    for d in &mut docs {
+        if d.signature.contains("options: map")
+            && let Some(schema) = crate::api::schemas().find(|s| s.function == d.qualified_name())
+        {
+            d.doc = format!("{}\n\n{}\n", d.doc.trim_end(), schema.markdown());
+        }
+    }
     docs.sort_by(|a, b| {
         (&a.module, a.receiver.is_some(), &a.receiver, &a.name).cmp(&(
             &b.module,
@@ -339,19 +349,32 @@ fn dedup(mut names: Vec<&str>) -> Vec<&str> {
     names
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Edits (insertions, deletions, substitutions, and swaps of neighbours:
+/// "rleu" is one edit from "relu") that turn `a` into `b`.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut row = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            row[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(row[j] + 1);
-        }
-        prev = row;
+    // d[i][j]: distance between a[..i] and b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j - 1] + cost)
+                .min(d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// `(receiver type, method name)` for every function, Rhai's standard
@@ -413,5 +436,7 @@ mod tests {
         assert_eq!(edit_distance("movies", "movie"), 1);
         assert_eq!(edit_distance("split", "splits"), 1);
         assert_eq!(edit_distance("abc", "abc"), 0);
+        assert_eq!(edit_distance("rleu", "relu"), 1);
+        assert_eq!(edit_distance("", "ab"), 2);
     }
 }

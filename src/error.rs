@@ -27,11 +27,14 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
     /// An options map has a key the function does not know.
-    #[error("{function}: unknown option '{key}'; known options: {}", known.join(", "))]
+    #[error("{function}: unknown option '{key}'; known options: {}{}", known.join(", "),
+        suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
     UnknownOption {
         function: String,
         key: String,
         known: Vec<String>,
+        /// The known option nearest to `key`, when it looks like a typo.
+        suggestion: Option<String>,
     },
     /// An argument or option has a value the function cannot use.
     #[error("{0}")]

@@ -113,7 +113,7 @@ fn bad_matrices_and_paths_give_clear_errors() {
         ),
         (
             format!("plot::heatmap({square}, #{{ path: \"{d}/x.png\", colormap: \"jet\" }})"),
-            "unknown colormap 'jet'".into(),
+            "option 'colormap' is \"jet\", expected one of \"viridis\"".into(),
         ),
         (
             format!("plot::heatmap({square}, #{{ path: \"{d}/x.png\", row_labels: [\"a\"] }})"),
@@ -133,7 +133,7 @@ fn bad_matrices_and_paths_give_clear_errors() {
         ),
         (
             "genres::pair_counts([[\"a\"]], #{ normalize: \"z\" })".into(),
-            "unknown normalize 'z'".into(),
+            "option 'normalize' is \"z\", expected one of \"count\"".into(),
         ),
         (
             "genres::group_counts([[\"a\"], [\"b\"]], [1])".into(),

@@ -41,18 +41,23 @@ fn nan_features_name_row_and_column() {
 fn bad_options_and_unfitted_networks() {
     let e = error_of("nn::mlp(#{ hidden: [1024, 0] })");
     assert!(
-        e.contains("option 'hidden' must be an array of positive integers"),
+        e.contains("option 'hidden' is an array, expected a non-empty array of integers >= 1"),
         "{e}"
     );
     let e = error_of("nn::mlp(#{ dropout: 1.0 })");
-    assert!(e.contains("dropout must be in [0, 1), got 1"), "{e}");
+    assert!(
+        e.contains("option 'dropout' is 1.0, expected a number in [0, 1)"),
+        "{e}"
+    );
     let e = error_of("nn::mlp(#{ layers: 3 })");
     assert!(e.contains("nn::mlp: unknown option 'layers'"), "{e}");
     let e = error_of(&format!(
         "{DATA}nn::mlp(#{{}}).fit(x, y, #{{ optimizer: \"adagrad\" }})"
     ));
     assert!(
-        e.contains("optimizer must be \"adam\", \"rmsprop\" or \"sgd\", got \"adagrad\""),
+        e.contains(
+            "option 'optimizer' is \"adagrad\", expected one of \"adam\", \"rmsprop\", \"sgd\""
+        ),
         "{e}"
     );
     let e = error_of(&format!(

@@ -149,7 +149,7 @@ fn bad_text_inputs_give_clear_errors() {
         ),
         (
             "text::count_vectorizer(#{ min_df: 1.5 })",
-            "must be in [0, 1]",
+            "option 'min_df' is 1.5, expected an integer >= 0 or a number in [0, 1]",
         ),
         (
             "text::count_vectorizer(#{ min_dff: 2 })",
@@ -167,7 +167,10 @@ fn bad_text_inputs_give_clear_errors() {
             "text::count_vectorizer().fit([1, 2])",
             "element 0 is i64, expected a string",
         ),
-        ("svm::linear(#{ c: -1 })", "option 'c' must be positive"),
+        (
+            "svm::linear(#{ c: -1 })",
+            "option 'c' is -1, expected a number > 0",
+        ),
         ("svm::svc(#{ kernel: \"rbf\" })", "only kernel \"linear\""),
         (
             "svm::grid_search(#{ scoring: \"auc\" })",

@@ -1,7 +1,7 @@
 //! Translating between Rhai values and Rust ones, with errors that say which
 //! argument, element or option was wrong and what it should have been.
 
-use rhai::{Array, Dynamic, INT, ImmutableString, Map};
+use rhai::{Array, Dynamic, INT, ImmutableString};
 
 use crate::error::{Error, Result};
 
@@ -115,95 +115,5 @@ pub fn ids_array(items: &[&str]) -> Array {
             .collect()
     } else {
         string_array(items.iter().copied())
-    }
-}
-
-/// An options map checked against the keys a function knows.
-pub struct Options {
-    function: &'static str,
-    map: Map,
-}
-
-impl Options {
-    /// Fails on the first unknown key, naming the known ones.
-    pub fn new(function: &'static str, map: Map, known: &[&str]) -> Result<Options> {
-        let mut unknown: Vec<&str> = map
-            .keys()
-            .map(|k| k.as_str())
-            .filter(|k| !known.contains(k))
-            .collect();
-        unknown.sort_unstable();
-        if let Some(key) = unknown.first() {
-            return Err(Error::UnknownOption {
-                function: function.to_string(),
-                key: key.to_string(),
-                known: known.iter().map(|s| s.to_string()).collect(),
-            });
-        }
-        Ok(Options { function, map })
-    }
-
-    /// The function these options belong to, for messages.
-    pub fn function(&self) -> &'static str {
-        self.function
-    }
-
-    /// The raw value of `key`, if given.
-    pub fn get(&self, key: &str) -> Option<&Dynamic> {
-        self.map.get(key)
-    }
-
-    /// A number (int or float) as f64.
-    pub fn float(&self, key: &str) -> Result<Option<f64>> {
-        self.map
-            .get(key)
-            .map(|v| number(v, &format!("{}: option '{key}'", self.function)))
-            .transpose()
-    }
-
-    fn wrong(&self, key: &str, value: &Dynamic, expected: &str) -> Error {
-        Error::invalid(format!(
-            "{}: option '{key}' is {}, expected {expected}",
-            self.function,
-            type_of(value)
-        ))
-    }
-
-    pub fn string(&self, key: &str) -> Result<Option<String>> {
-        self.map
-            .get(key)
-            .map(|v| {
-                v.clone()
-                    .into_string()
-                    .map_err(|_| self.wrong(key, v, "a string"))
-            })
-            .transpose()
-    }
-
-    pub fn count(&self, key: &str) -> Result<Option<usize>> {
-        self.map
-            .get(key)
-            .map(|v| {
-                let i = v.as_int().map_err(|_| self.wrong(key, v, "an integer"))?;
-                count(i, &format!("{}: option '{key}'", self.function))
-            })
-            .transpose()
-    }
-
-    pub fn boolean(&self, key: &str) -> Result<Option<bool>> {
-        self.map
-            .get(key)
-            .map(|v| v.as_bool().map_err(|_| self.wrong(key, v, "true or false")))
-            .transpose()
-    }
-
-    pub fn strings(&self, key: &str) -> Result<Option<Vec<String>>> {
-        self.map
-            .get(key)
-            .map(|v| match v.read_lock::<Array>() {
-                Some(a) => strings(&a, &format!("{}: option '{key}'", self.function)),
-                None => Err(self.wrong(key, v, "an array of strings")),
-            })
-            .transpose()
     }
 }

@@ -5,30 +5,122 @@ use std::path::Path;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
-use crate::api::convert::{Options, string_lists};
+use crate::api::convert::string_lists;
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
 use crate::data::{Binarizer, table};
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+pub static BINARIZER: Schema = Schema::new(
+    "data::binarizer",
+    &[&[
+        Opt::new(
+            "min_count",
+            Kind::Int(Bounds::NON_NEGATIVE),
+            D::Int(1),
+            "drop labels seen fewer times",
+        ),
+        Opt::new(
+            "order",
+            Kind::Texts,
+            D::None,
+            "label names fixing the order and the label set (default: sorted by name)",
+        ),
+    ]],
+);
+
+fn one_ascii_char(v: &Dynamic) -> bool {
+    v.read_lock::<rhai::ImmutableString>()
+        .is_some_and(|s| s.len() == 1 && s.is_ascii())
+}
+
+pub static CSV: Schema = Schema::new(
+    "data::csv",
+    &[&[
+        Opt::new(
+            "delimiter",
+            Kind::Value {
+                expected: "one ASCII character",
+                check: one_ascii_char,
+            },
+            D::Text(","),
+            "the field separator; \"\\t\" for TSV",
+        ),
+        Opt::new(
+            "infer",
+            Kind::Bool,
+            D::Bool(true),
+            "false keeps every cell a string",
+        ),
+    ]],
+);
+
+const COLUMN: Kind = Kind::Value {
+    expected: "a non-empty column name",
+    check: non_empty_string,
+};
+
+fn non_empty_string(v: &Dynamic) -> bool {
+    v.read_lock::<rhai::ImmutableString>()
+        .is_some_and(|s| !s.is_empty())
+}
+
+pub static MOVIES: Schema = Schema::new(
+    "data::movies",
+    &[&[
+        Opt::new("id", COLUMN, D::Text("id"), "column of the movie id"),
+        Opt::new("title", COLUMN, D::Text("title"), "column of the title"),
+        Opt::new(
+            "overview",
+            COLUMN,
+            D::Text("overview"),
+            "column of the plot summary",
+        ),
+        Opt::new(
+            "genres",
+            COLUMN,
+            D::Text("genres"),
+            "column of the genre list",
+        ),
+        Opt::new(
+            "poster",
+            COLUMN,
+            D::Text("poster"),
+            "column of the poster path",
+        ),
+        Opt::new(
+            "split",
+            COLUMN,
+            D::Text("split"),
+            "column of the train/dev/test split",
+        ),
+        Opt::new(
+            "release_date",
+            COLUMN,
+            D::Text("release_date"),
+            "column of the release date",
+        ),
+        Opt::new(
+            "genre_sep",
+            COLUMN,
+            D::Text("|"),
+            "the separator between genres",
+        ),
+    ]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&BINARIZER, &CSV, &MOVIES];
 
 fn fit_binarizer(genre_lists: &Array, options: Map) -> Result<Binarizer> {
-    let opts = Options::new("data::binarizer", options, &["min_count", "order"])?;
+    let opts = BINARIZER.parse(options)?;
     let lists = string_lists(genre_lists, "data::binarizer")?;
-    let min_count = opts.count("min_count")?.unwrap_or(1);
-    Binarizer::fit(&lists, min_count, opts.strings("order")?)
+    Binarizer::fit(&lists, opts.usize("min_count")?, opts.opt_texts("order")?)
 }
 
 /// `data::csv`: rows as maps keyed by the header.
 fn read_rows(path: &str, options: Map) -> Result<Array> {
-    let opts = Options::new("data::csv", options, &["delimiter", "infer"])?;
-    let delimiter = match opts.string("delimiter")?.as_deref() {
-        None => b',',
-        Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
-        Some(d) => {
-            return Err(Error::invalid(format!(
-                "data::csv: option 'delimiter' must be one ASCII character, got {d:?}"
-            )));
-        }
-    };
-    let infer = opts.boolean("infer")?.unwrap_or(true);
+    let opts = CSV.parse(options)?;
+    let delimiter = opts.text("delimiter")?.as_bytes()[0];
+    let infer = opts.flag("infer")?;
     let table = table::read_csv(Path::new(path), delimiter, infer)?;
     let keys = &table.header;
     Ok(table
@@ -56,7 +148,7 @@ pub mod data_module {
 
     use rhai::{Array, Dynamic, INT, Map, NativeCallContext};
 
-    use crate::api::convert::{Options, RhaiResult, located, number, type_of};
+    use crate::api::convert::{RhaiResult, located, number, type_of};
     use crate::api::session_rng;
     use crate::data::{Binarizer, Columns, Movies, table};
     use crate::error::Error;
@@ -87,11 +179,9 @@ pub mod data_module {
 
     /// Reads a movies table whose columns have other names.
     ///
-    /// Arguments: `path`; `options` — `id`, `title`, `overview`, `genres`,
-    /// `poster`, `split`, `release_date` (column names) and `genre_sep` (the
-    /// separator between genres, default `"|"`).
+    /// Arguments: `path`; `options` — the column names (below).
     ///
-    /// Errors: as `data::movies(path)`, plus an unknown option key.
+    /// Errors: as `data::movies(path)`, plus a bad option (below).
     ///
     /// ```rhai
     /// let path = data::temp_path("renamed.csv");
@@ -106,38 +196,17 @@ pub mod data_module {
         options: Map,
     ) -> RhaiResult<Movies> {
         located(&ctx, || {
-            let keys = [
-                "id",
-                "title",
-                "overview",
-                "genres",
-                "poster",
-                "split",
-                "release_date",
-                "genre_sep",
-            ];
-            let opts = Options::new("data::movies", options, &keys)?;
-            let mut columns = Columns::default();
-            let slots: [(&str, &mut String); 8] = [
-                ("id", &mut columns.id),
-                ("title", &mut columns.title),
-                ("overview", &mut columns.overview),
-                ("genres", &mut columns.genres),
-                ("poster", &mut columns.poster),
-                ("split", &mut columns.split),
-                ("release_date", &mut columns.release_date),
-                ("genre_sep", &mut columns.genre_separator),
-            ];
-            for (key, slot) in slots {
-                if let Some(value) = opts.string(key)? {
-                    *slot = value;
-                }
-            }
-            if columns.genre_separator.is_empty() {
-                return Err(Error::invalid(
-                    "data::movies: option 'genre_sep' must not be empty",
-                ));
-            }
+            let opts = super::MOVIES.parse(options)?;
+            let columns = Columns {
+                id: opts.text("id")?,
+                title: opts.text("title")?,
+                overview: opts.text("overview")?,
+                genres: opts.text("genres")?,
+                poster: opts.text("poster")?,
+                split: opts.text("split")?,
+                release_date: opts.text("release_date")?,
+                genre_separator: opts.text("genre_sep")?,
+            };
             Movies::read_csv(Path::new(path), &columns)
         })
     }
@@ -160,11 +229,9 @@ pub mod data_module {
 
     /// Learns a label order with options.
     ///
-    /// Arguments: `genre_lists`; `options` — `min_count` (drop labels seen fewer
-    /// times, default 1) and `order` (an array of label names fixing the order
-    /// and the label set).
+    /// Arguments: `genre_lists`; `options` (below).
     ///
-    /// Errors: an unknown option; no label left after `min_count`; a label
+    /// Errors: a bad option; no label left after `min_count`; a label
     /// twice in `order`.
     ///
     /// ```rhai
@@ -245,11 +312,9 @@ pub mod data_module {
 
     /// Reads a CSV file with options.
     ///
-    /// Arguments: `path`; `options` — `delimiter` (one character, default
-    /// `","`; `"\t"` for TSV) and `infer` (false keeps every cell a string).
+    /// Arguments: `path`; `options` (below).
     ///
-    /// Errors: as `data::csv(path)`, plus an unknown option or a delimiter
-    /// that is not one ASCII character.
+    /// Errors: as `data::csv(path)`, plus a bad option.
     ///
     /// ```rhai
     /// let rows = data::csv(DATA_DIR + "/movies/movies.csv", #{ infer: false });

@@ -5,7 +5,8 @@ use ndarray::Array2;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
-use crate::api::convert::{Options, string_lists, type_of};
+use crate::api::convert::{string_lists, type_of};
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, SEED, Schema};
 use crate::cluster::CoClustering;
 use crate::data::{Binarizer, Labels, Movies};
 use crate::error::{Error, Result};
@@ -62,10 +63,48 @@ pub(crate) fn names_or_numbers(names: Option<&[String]>, n: usize) -> Vec<String
     )
 }
 
+pub static PAIR_COUNTS: Schema = Schema::new(
+    "genres::pair_counts",
+    &[&[Opt::new(
+        "normalize",
+        Kind::Choice(&["count", "conditional", "lift", "pmi"]),
+        D::Text("count"),
+        "conditional: row r, column c is P(c | r); lift: P(r, c) / (P(r)·P(c)); pmi: ln lift, 0 where a pair never occurs",
+    )]],
+);
+
+pub static COCLUSTER: Schema = Schema::new(
+    "genres::cocluster",
+    &[
+        &[
+            Opt::new(
+                "n_clusters",
+                Kind::Int(Bounds::at_least(2.0)),
+                D::Int(3),
+                "co-clusters (at most the smaller side of the matrix)",
+            ),
+            Opt::new(
+                "n_init",
+                Kind::Int(Bounds::POSITIVE_INT),
+                D::Int(10),
+                "k-means restarts; the best inertia wins",
+            ),
+            Opt::new(
+                "svd_method",
+                Kind::Choice(&["randomized", "arpack", "exact"]),
+                D::Text("randomized"),
+                "accepted for scikit-learn's scripts; the SVD here is always exact",
+            ),
+        ],
+        &[SEED],
+    ],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&PAIR_COUNTS, &COCLUSTER];
+
 fn pair_matrix(input: &Dynamic, options: Map) -> Result<Matrix> {
-    let opts = Options::new("genres::pair_counts", options, &["normalize"])?;
-    let how =
-        crate::cluster::Normalize::parse(opts.string("normalize")?.as_deref().unwrap_or("count"))?;
+    let opts = PAIR_COUNTS.parse(options)?;
+    let how = crate::cluster::Normalize::parse(&opts.text("normalize")?)?;
     let (lists, names) = genre_input(input, "genres::pair_counts")?;
     let counts = crate::cluster::pair_counts(&lists, &names);
     let values = crate::cluster::normalize(&counts, lists.len(), how);
@@ -77,9 +116,8 @@ pub mod genres_module {
     use rhai::{Dynamic, INT, Map, NativeCallContext};
 
     use super::{CoClusterHandle, genre_input, names_or_numbers, pair_matrix, to_f64};
-    use crate::api::convert::{Options, RhaiResult, located};
+    use crate::api::convert::{RhaiResult, located};
     use crate::api::session_rng;
-    use crate::error::Error;
     use crate::matrix::Matrix;
 
     /// The seed's genre × genre co-occurrence counts: for every movie each
@@ -101,11 +139,9 @@ pub mod genres_module {
         located(&ctx, || pair_matrix(&genres, Map::new()))
     }
 
-    /// Co-occurrence in another form: `normalize` is `"count"`,
-    /// `"conditional"` (row r, column c: P(c | r)), `"lift"`
-    /// (P(r, c) / (P(r)·P(c))) or `"pmi"` (ln lift, 0 where a pair never occurs).
+    /// Co-occurrence in another form (`normalize`, below).
     ///
-    /// Errors: an unknown option or normalisation.
+    /// Errors: a bad option.
     ///
     /// ```rhai
     /// let m = genres::pair_counts([["Crime", "Action"], ["Action"]], #{ normalize: "conditional" });
@@ -144,12 +180,10 @@ pub mod genres_module {
     /// `n_init` restarts). The SVD is exact (what scikit-learn's `randomized`
     /// and `arpack` approximate); clusters are numbered by first appearance.
     ///
-    /// Arguments: `matrix`; `options` — `n_clusters` (default 3), `seed`
-    /// (default: drawn from the session seed), `n_init` (10), `svd_method`
-    /// (`"randomized"`, `"arpack"` or `"exact"`: all exact here).
+    /// Arguments: `matrix`; `options` (below).
     ///
-    /// Errors: n_clusters below 2 or above the smaller side; an all-zero row
-    /// or column; a negative, NaN or infinite value; an unknown option.
+    /// Errors: n_clusters above the smaller side; an all-zero row or column;
+    /// a negative, NaN or infinite value; a bad option.
     ///
     /// ```rhai
     /// let m = data::matrix([[9, 8, 0, 1], [8, 9, 1, 0], [0, 1, 9, 8], [1, 0, 8, 9]]);
@@ -163,30 +197,11 @@ pub mod genres_module {
         options: Map,
     ) -> RhaiResult<CoClusterHandle> {
         located(&ctx, || {
-            let opts = Options::new(
-                "genres::cocluster",
-                options,
-                &["n_clusters", "seed", "n_init", "svd_method"],
-            )?;
-            match opts.string("svd_method")?.as_deref() {
-                None | Some("randomized" | "arpack" | "exact") => {}
-                Some(other) => {
-                    return Err(Error::invalid(format!(
-                        "genres::cocluster: svd_method must be \"randomized\", \"arpack\" or \"exact\", got \"{other}\""
-                    )));
-                }
-            }
-            let k = opts.count("n_clusters")?.unwrap_or(3);
-            let seed = match opts.count("seed")? {
-                Some(s) => s as u64,
-                None => session_rng(&ctx)?.borrow_mut().derive_seed(),
-            };
-            let result = crate::cluster::cocluster(
-                &to_f64(&matrix),
-                k,
-                opts.count("n_init")?.unwrap_or(10),
-                seed,
-            )?;
+            let opts = super::COCLUSTER.parse(options)?;
+            let k = opts.usize("n_clusters")?;
+            let seed = opts.seed(|| Ok(session_rng(&ctx)?.borrow_mut().derive_seed()))?;
+            let result =
+                crate::cluster::cocluster(&to_f64(&matrix), k, opts.usize("n_init")?, seed)?;
             Ok(CoClusterHandle {
                 result,
                 row_names: names_or_numbers(

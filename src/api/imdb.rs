@@ -5,9 +5,22 @@ use std::sync::Arc;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
+use crate::api::schema::{DefaultValue as D, Kind, Opt, Schema};
 use crate::data::Movies;
 use crate::error::{Error, Result};
 use crate::imdb::{self, Basics};
+
+pub static BASICS: Schema = Schema::new(
+    "imdb::basics",
+    &[&[Opt::new(
+        "title_type",
+        Kind::Text,
+        D::None,
+        "keep one titleType (\"movie\", \"tvSeries\", …); default: every title",
+    )]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&BASICS];
 
 /// title.basics as scripts hold it (shared, never copied).
 #[derive(Clone)]
@@ -68,7 +81,7 @@ pub mod imdb_module {
     use rhai::{Map, NativeCallContext};
 
     use super::BasicsHandle;
-    use crate::api::convert::{Options, RhaiResult, located};
+    use crate::api::convert::{RhaiResult, located};
     use crate::data::Movies;
 
     /// IMDb's official `title.basics.tsv.gz` (or the unpacked `.tsv`), from
@@ -90,7 +103,7 @@ pub mod imdb_module {
 
     /// title.basics keeping one `title_type` (`"movie"`, `"tvSeries"`, …).
     ///
-    /// Errors: as `imdb::basics(path)`, plus an unknown option.
+    /// Errors: as `imdb::basics(path)`, plus a bad option.
     ///
     /// ```rhai
     /// let path = data::temp_path("basics2.tsv");
@@ -104,8 +117,8 @@ pub mod imdb_module {
         options: Map,
     ) -> RhaiResult<BasicsHandle> {
         located(&ctx, || {
-            let opts = Options::new("imdb::basics", options, &["title_type"])?;
-            let kind = opts.string("title_type")?;
+            let opts = super::BASICS.parse(options)?;
+            let kind = opts.opt_text("title_type")?;
             Ok(BasicsHandle(Arc::new(crate::imdb::read_basics(
                 Path::new(path),
                 kind.as_deref(),

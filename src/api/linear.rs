@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rhai::plugin::*;
 use rhai::{Dynamic, Map};
 
-use crate::api::convert::Options;
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, Schema};
 use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::linear::grid::{self, GridParams, Scoring};
@@ -36,104 +36,193 @@ pub struct NbHandle {
     pub model: Option<Arc<NbModel>>,
 }
 
-fn class_weight(opts: &Options) -> Result<ClassWeight> {
-    match opts.get("class_weight") {
-        None => Ok(ClassWeight::Uniform),
-        Some(v) if v.is_unit() => Ok(ClassWeight::Uniform),
-        Some(v) if v.clone().into_string().as_deref() == Ok("balanced") => {
-            Ok(ClassWeight::Balanced)
-        }
-        Some(_) => Err(Error::invalid(format!(
-            "{}: option 'class_weight' must be \"balanced\" or ()",
-            opts.function()
-        ))),
-    }
-}
+const CLASS_WEIGHT: Opt = Opt::new(
+    "class_weight",
+    Kind::Either(&[Kind::Choice(&["balanced"]), Kind::Unit]),
+    D::Unit,
+    "\"balanced\": n / (2 · class count) per label",
+);
+const MAX_ITER: Opt = Opt::new(
+    "max_iter",
+    Kind::Int(Bounds::POSITIVE_INT),
+    D::Int(1000),
+    "passes of the solver at most",
+);
+const C: Opt = Opt::new(
+    "c",
+    Kind::Number(Bounds::POSITIVE),
+    D::Float(1.0),
+    "inverse regularisation strength",
+);
+const LINEAR_ONLY: &[Opt] = &[
+    Opt::new(
+        "loss",
+        Kind::Choice(&["squared_hinge", "hinge"]),
+        D::Text("squared_hinge"),
+        "the loss",
+    ),
+    Opt::new(
+        "intercept_scaling",
+        Kind::Number(Bounds::POSITIVE),
+        D::Float(1.0),
+        "the bias feature's value (the bias is penalised like a weight)",
+    ),
+    Opt::new("fit_intercept", Kind::Bool, D::Bool(true), "false: no bias"),
+];
+const KERNEL: Opt = Opt::new(
+    "kernel",
+    Kind::Choice(&["linear"]),
+    D::Text("linear"),
+    "only linear on sparse text; for small dense data with non-linear kernels, linfa-svm is the tool",
+);
 
-fn loss(opts: &Options, default: Loss) -> Result<Loss> {
-    match opts.string("loss")?.as_deref() {
-        None => Ok(default),
-        Some("hinge") => Ok(Loss::Hinge),
-        Some("squared_hinge") => Ok(Loss::SquaredHinge),
-        Some(other) => Err(Error::invalid(format!(
-            "{}: option 'loss' must be \"hinge\" or \"squared_hinge\", got \"{other}\"",
-            opts.function()
-        ))),
-    }
-}
+pub static LINEAR: Schema = Schema::new(
+    "svm::linear",
+    &[
+        &[
+            C,
+            CLASS_WEIGHT,
+            Opt::new(
+                "tol",
+                Kind::Number(Bounds::POSITIVE),
+                D::Float(1e-4),
+                "stopping tolerance",
+            ),
+            MAX_ITER,
+        ],
+        LINEAR_ONLY,
+    ],
+);
+
+pub static SVC: Schema = Schema::new(
+    "svm::svc",
+    &[&[
+        C,
+        CLASS_WEIGHT,
+        Opt::new(
+            "tol",
+            Kind::Number(Bounds::POSITIVE),
+            D::Float(1e-3),
+            "stopping tolerance",
+        ),
+        MAX_ITER,
+        KERNEL,
+    ]],
+);
+
+pub static GRID_SEARCH: Schema = Schema::new(
+    "svm::grid_search",
+    &[
+        &[
+            Opt::new(
+                "c",
+                Kind::Numbers(Bounds::POSITIVE),
+                D::Floats(&[0.01, 0.1, 1.0]),
+                "the candidate Cs",
+            ),
+            Opt::new(
+                "folds",
+                Kind::Int(Bounds::at_least(2.0)),
+                D::Int(5),
+                "stratified folds",
+            ),
+            Opt::new(
+                "scoring",
+                Kind::Choice(&["f1_micro", "accuracy", "f1", "f1_macro"]),
+                D::Text("f1_micro"),
+                "what picks C (f1_micro on one label is accuracy)",
+            ),
+            Opt::new(
+                "model",
+                Kind::Choice(&["svc", "linear"]),
+                D::Text("svc"),
+                "svc: SVC(kernel=\"linear\"); linear: LinearSVC",
+            ),
+            Opt::new(
+                "shuffle",
+                Kind::Bool,
+                D::Bool(false),
+                "true: shuffled folds drawn from the session seed",
+            ),
+            CLASS_WEIGHT,
+            Opt::new(
+                "tol",
+                Kind::Number(Bounds::POSITIVE),
+                D::Described("the model's (1e-3 svc, 1e-4 linear)"),
+                "stopping tolerance",
+            ),
+            MAX_ITER,
+            KERNEL,
+        ],
+        LINEAR_ONLY,
+    ],
+);
+
+pub static MULTINOMIAL: Schema = Schema::new(
+    "nb::multinomial",
+    &[&[
+        Opt::new(
+            "alpha",
+            Kind::Number(Bounds::NON_NEGATIVE),
+            D::Float(1.0),
+            "additive smoothing",
+        ),
+        Opt::new(
+            "fit_prior",
+            Kind::Bool,
+            D::Bool(true),
+            "false: uniform class priors",
+        ),
+    ]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&LINEAR, &SVC, &GRID_SEARCH, &MULTINOMIAL];
 
 /// Fills the options both SVM kinds share into `p` (`c` is a list, read
 /// elsewhere, in a grid search).
-fn common(opts: &Options, mut p: SvmParams) -> Result<SvmParams> {
-    let grid = opts.function() == "svm::grid_search";
-    if let Some(c) = if grid { None } else { opts.float("c")? } {
-        if c.is_nan() || c <= 0.0 {
-            return Err(Error::invalid(format!(
-                "{}: option 'c' must be positive, got {c}",
-                opts.function()
-            )));
-        }
-        p.c = c;
+fn common(opts: &Parsed, mut p: SvmParams) -> Result<SvmParams> {
+    if opts.function() != GRID_SEARCH.function {
+        p.c = opts.float("c")?;
     }
-    p.class_weight = class_weight(opts)?;
-    if let Some(tol) = opts.float("tol")? {
+    if opts.opt_text("class_weight")?.as_deref() == Some("balanced") {
+        p.class_weight = ClassWeight::Balanced;
+    }
+    if let Some(tol) = opts.opt_float("tol")? {
         p.tol = tol;
     }
-    if let Some(n) = opts.count("max_iter")? {
-        p.max_iter = n.max(1);
-    }
+    p.max_iter = opts.usize("max_iter")?;
     Ok(p)
 }
 
-pub fn linear_params(opts: &Options) -> Result<SvmParams> {
+pub fn linear_params(opts: &Parsed) -> Result<SvmParams> {
     let mut p = common(opts, SvmParams::linear_svc())?;
-    p.loss = loss(opts, Loss::SquaredHinge)?;
-    let scaling = opts.float("intercept_scaling")?.unwrap_or(1.0);
-    p.intercept = if opts.boolean("fit_intercept")?.unwrap_or(true) {
-        Intercept::Regularized { scaling }
+    p.loss = match opts.text("loss")?.as_str() {
+        "hinge" => Loss::Hinge,
+        _ => Loss::SquaredHinge,
+    };
+    p.intercept = if opts.flag("fit_intercept")? {
+        Intercept::Regularized {
+            scaling: opts.float("intercept_scaling")?,
+        }
     } else {
         Intercept::None
     };
     Ok(p)
 }
 
-pub fn svc_params(opts: &Options) -> Result<SvmParams> {
-    if let Some(kernel) = opts.string("kernel")?
-        && kernel != "linear"
-    {
-        return Err(Error::invalid(format!(
-            "{}: only kernel \"linear\" is supported on sparse text (got \"{kernel}\"); for small dense data with non-linear kernels, linfa-svm is the tool",
-            opts.function()
-        )));
-    }
+pub fn svc_params(opts: &Parsed) -> Result<SvmParams> {
     common(opts, SvmParams::svc())
 }
 
-pub fn grid_params(opts: &Options, shuffle_seed: Option<u32>) -> Result<GridParams> {
-    let cs = match opts.get("c") {
-        None => vec![0.01, 0.1, 1.0],
-        Some(v) => match v.read_lock::<rhai::Array>() {
-            Some(a) => crate::api::convert::numbers(&a, "svm::grid_search: option 'c'")?,
-            None => {
-                return Err(Error::invalid(
-                    "svm::grid_search: option 'c' must be an array of numbers, e.g. [0.01, 0.1, 1.0]",
-                ));
-            }
-        },
-    };
-    let base = match opts.string("model")?.as_deref() {
-        None | Some("svc") => svc_params(opts)?,
-        Some("linear") => linear_params(opts)?,
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "svm::grid_search: option 'model' must be \"svc\" or \"linear\", got \"{other}\""
-            )));
-        }
+pub fn grid_params(opts: &Parsed, shuffle_seed: Option<u32>) -> Result<GridParams> {
+    let base = match opts.text("model")?.as_str() {
+        "linear" => linear_params(opts)?,
+        _ => svc_params(opts)?,
     };
     Ok(GridParams {
-        cs,
-        folds: opts.count("folds")?.unwrap_or(5),
-        scoring: Scoring::parse(opts.string("scoring")?.as_deref().unwrap_or("f1_micro"))?,
+        cs: opts.floats("c")?,
+        folds: opts.usize("folds")?,
+        scoring: Scoring::parse(&opts.text("scoring")?)?,
         base: SvmParams { c: 1.0, ..base },
         shuffle: shuffle_seed,
     })
@@ -206,31 +295,18 @@ pub mod svm_module {
     use rhai::{Map, NativeCallContext};
 
     use super::{SvmHandle, SvmSpec, grid_params, linear_params, svc_params};
-    use crate::api::convert::{Options, RhaiResult, located};
+    use crate::api::convert::{RhaiResult, located};
     use crate::api::session_rng;
     use crate::linear::models::SvmModel;
-
-    const LINEAR_KEYS: &[&str] = &[
-        "c",
-        "loss",
-        "class_weight",
-        "tol",
-        "max_iter",
-        "intercept_scaling",
-        "fit_intercept",
-    ];
-    const SVC_KEYS: &[&str] = &["c", "kernel", "class_weight", "tol", "max_iter"];
 
     /// A one-vs-rest linear SVM with `LinearSVC`'s problem and defaults: C 1,
     /// squared hinge loss, a bias penalised like a weight (`intercept_scaling`
     /// 1), tol 1e-4, max_iter 1000, solved by LIBLINEAR's dual coordinate
     /// descent on the sparse rows, labels in parallel.
     ///
-    /// Arguments: `options` — `c`, `loss` (`"squared_hinge"` or `"hinge"`),
-    /// `class_weight` (`"balanced"`: n / (2 · class count) per label),
-    /// `tol`, `max_iter`, `intercept_scaling`, `fit_intercept`.
+    /// Arguments: `options` (below).
     ///
-    /// Errors: an unknown option; C not positive; an unknown loss.
+    /// Errors: a bad option.
     ///
     /// ```rhai
     /// let x = text::count_vectorizer().fit_transform(["gun fight", "love kiss", "gun chase", "kiss wedding"]);
@@ -241,7 +317,7 @@ pub mod svm_module {
     #[rhai_fn(return_raw)]
     pub fn linear(ctx: NativeCallContext, options: Map) -> RhaiResult<SvmHandle> {
         located(&ctx, || {
-            let opts = Options::new("svm::linear", options, LINEAR_KEYS)?;
+            let opts = super::LINEAR.parse(options)?;
             Ok(SvmHandle {
                 spec: SvmSpec::Fixed(linear_params(&opts)?),
                 model: None,
@@ -254,10 +330,9 @@ pub mod svm_module {
     /// dual coordinate descent with a bisection on the bias, far faster than
     /// libsvm's kernel SMO on text.
     ///
-    /// Arguments: `options` — `c`, `class_weight`, `tol`, `max_iter`, `kernel`
-    /// (only `"linear"`).
+    /// Arguments: `options` (below).
     ///
-    /// Errors: an unknown option; another kernel.
+    /// Errors: a bad option.
     ///
     /// ```rhai
     /// let s = svm::svc(#{ c: 0.1, class_weight: "balanced" });
@@ -265,7 +340,7 @@ pub mod svm_module {
     #[rhai_fn(return_raw)]
     pub fn svc(ctx: NativeCallContext, options: Map) -> RhaiResult<SvmHandle> {
         located(&ctx, || {
-            let opts = Options::new("svm::svc", options, SVC_KEYS)?;
+            let opts = super::SVC.parse(options)?;
             Ok(SvmHandle {
                 spec: SvmSpec::Fixed(svc_params(&opts)?),
                 model: None,
@@ -278,13 +353,9 @@ pub mod svm_module {
     /// cross-validation over C (scikit-learn's `StratifiedKFold` folds), then a
     /// refit on all rows with the best C. All fits run in parallel.
     ///
-    /// Arguments: `options` — `c` (candidates, default `[0.01, 0.1, 1.0]`),
-    /// `folds` (5), `scoring` (`"f1_micro"` — accuracy on one label —,
-    /// `"accuracy"`, `"f1"`, `"f1_macro"`), `model` (`"svc"`, the default, or
-    /// `"linear"` for `LinearSVC`), `shuffle` (true: shuffled folds drawn from
-    /// the session seed), and the options of that model.
+    /// Arguments: `options` (below): the search's and those of its model.
     ///
-    /// Errors: an unknown option; folds < 2 or larger than a label's classes.
+    /// Errors: a bad option; folds larger than a label's classes.
     ///
     /// ```rhai
     /// let g = svm::grid_search(#{ c: [0.1, 1.0], folds: 2, class_weight: "balanced" });
@@ -296,21 +367,8 @@ pub mod svm_module {
     #[rhai_fn(return_raw)]
     pub fn grid_search(ctx: NativeCallContext, options: Map) -> RhaiResult<SvmHandle> {
         located(&ctx, || {
-            let keys: Vec<&str> = [
-                "folds",
-                "scoring",
-                "model",
-                "shuffle",
-                "loss",
-                "intercept_scaling",
-                "fit_intercept",
-            ]
-            .iter()
-            .chain(SVC_KEYS)
-            .copied()
-            .collect();
-            let opts = Options::new("svm::grid_search", options, &keys)?;
-            let seed = if opts.boolean("shuffle")?.unwrap_or(false) {
+            let opts = super::GRID_SEARCH.parse(options)?;
+            let seed = if opts.flag("shuffle")? {
                 Some(session_rng(&ctx)?.borrow_mut().next_u32())
             } else {
                 None
@@ -353,7 +411,7 @@ pub mod nb_module {
     use rhai::{Map, NativeCallContext};
 
     use super::NbHandle;
-    use crate::api::convert::{Options, RhaiResult, located};
+    use crate::api::convert::{RhaiResult, located};
     use crate::linear::models::NbModel;
 
     /// One-vs-rest multinomial naive Bayes (`OneVsRestClassifier(MultinomialNB())`)
@@ -372,10 +430,9 @@ pub mod nb_module {
 
     /// Multinomial naive Bayes with options.
     ///
-    /// Arguments: `options` — `alpha` (additive smoothing, default 1.0),
-    /// `fit_prior` (false: uniform class priors).
+    /// Arguments: `options` (below).
     ///
-    /// Errors: an unknown option; a negative alpha.
+    /// Errors: a bad option.
     ///
     /// ```rhai
     /// let nb = nb::multinomial(#{ alpha: 0.1, fit_prior: false });
@@ -383,16 +440,11 @@ pub mod nb_module {
     #[rhai_fn(name = "multinomial", return_raw)]
     pub fn multinomial_with(ctx: NativeCallContext, options: Map) -> RhaiResult<NbHandle> {
         located(&ctx, || {
-            let opts = Options::new("nb::multinomial", options, &["alpha", "fit_prior"])?;
-            let alpha = opts.float("alpha")?.unwrap_or(1.0);
-            if alpha.is_nan() || alpha < 0.0 {
-                return Err(crate::Error::invalid(format!(
-                    "nb::multinomial: alpha must be 0 or more, got {alpha}"
-                )));
-            }
+            let opts = super::MULTINOMIAL.parse(options)?;
+            let alpha = opts.float("alpha")?;
             Ok(NbHandle {
                 alpha,
-                fit_prior: opts.boolean("fit_prior")?.unwrap_or(true),
+                fit_prior: opts.flag("fit_prior")?,
                 model: None,
             })
         })

@@ -6,9 +6,30 @@ use rhai::plugin::*;
 use rhai::{FLOAT, NativeCallContext};
 
 use crate::api::convert::{RhaiResult, located};
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
 use crate::data::Labels;
 use crate::matrix::Matrix;
 use crate::metrics::{self, Average, ReportRow, check_shapes};
+
+pub static TUNE_THRESHOLDS: Schema = Schema::new(
+    "metrics::tune_thresholds",
+    &[&[
+        Opt::new(
+            "start",
+            Kind::Number(Bounds::ANY),
+            D::Float(0.5),
+            "every threshold's first value; 0.0 for SVM decision values",
+        ),
+        Opt::new(
+            "objective",
+            Kind::Choice(&["micro", "per_label"]),
+            D::Text("micro"),
+            "micro: coordinate ascent on micro-F1; per_label: each label's own F1",
+        ),
+    ]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&TUNE_THRESHOLDS];
 
 fn shape_of_labels(y: &Labels) -> (usize, usize) {
     (y.rows(), y.cols())
@@ -66,7 +87,7 @@ pub mod metrics_module {
     use rhai::{Array, Dynamic, FLOAT, INT, Map, NativeCallContext};
 
     use super::{Report, averaged, score_labels, shape_of_labels};
-    use crate::api::convert::{Options, RhaiResult, count, located, numbers, strings};
+    use crate::api::convert::{RhaiResult, count, located, numbers, strings};
     use crate::data::Labels;
     use crate::error::Error;
     use crate::matrix::Matrix;
@@ -304,11 +325,9 @@ pub mod metrics_module {
         tune_thresholds_with(ctx, y_dev, scores_dev, Map::new())
     }
 
-    /// Tuned thresholds with options: `start` (0.5; use 0.0 for SVM decision
-    /// values), `objective` (`"micro"`, the default, or `"per_label"`: each
-    /// label's own F1).
+    /// Tuned thresholds with options (below).
     ///
-    /// Errors: shapes differ; an unknown option or objective.
+    /// Errors: shapes differ; a bad option.
     ///
     /// ```rhai
     /// let y = data::binarizer([["a"]]).transform([["a"], [], ["a"]]);
@@ -323,22 +342,17 @@ pub mod metrics_module {
         options: Map,
     ) -> RhaiResult<Array> {
         located(&ctx, || {
-            let opts = Options::new("metrics::tune_thresholds", options, &["start", "objective"])?;
+            let opts = super::TUNE_THRESHOLDS.parse(options)?;
             check_shapes(
                 "tune_thresholds",
                 shape_of_labels(&y_dev),
                 (scores_dev.rows(), scores_dev.cols()),
             )?;
-            let objective = match opts.string("objective")?.as_deref() {
-                None | Some("micro") => Objective::Micro,
-                Some("per_label") => Objective::PerLabel,
-                Some(other) => {
-                    return Err(Error::invalid(format!(
-                        "metrics::tune_thresholds: objective must be \"micro\" or \"per_label\", got \"{other}\""
-                    )));
-                }
+            let objective = match opts.text("objective")?.as_str() {
+                "per_label" => Objective::PerLabel,
+                _ => Objective::Micro,
             };
-            let start = opts.float("start")?.unwrap_or(0.5);
+            let start = opts.float("start")?;
             let t = metrics::tune_thresholds(
                 y_dev.values().view(),
                 scores_dev.values().view(),

@@ -13,8 +13,10 @@ pub mod metrics;
 pub mod movies;
 pub mod nn;
 pub mod plot;
+pub mod schema;
 pub mod text;
 pub mod tmdb;
+pub mod vectors;
 pub mod vision;
 
 use std::cell::RefCell;
@@ -42,6 +44,26 @@ pub fn session_rng(ctx: &NativeCallContext) -> Result<Rc<RefCell<NumpyRng>>, Err
         .ok_or_else(|| Error::invalid("internal: this engine was not built by genrelab::engine"))
 }
 
+/// The options schema of every script function that takes an options map.
+pub fn schemas() -> impl Iterator<Item = &'static schema::Schema> {
+    [
+        data::SCHEMAS,
+        genres::SCHEMAS,
+        imdb::SCHEMAS,
+        linear::SCHEMAS,
+        metrics::SCHEMAS,
+        nn::SCHEMAS,
+        plot::SCHEMAS,
+        text::SCHEMAS,
+        tmdb::SCHEMAS,
+        vectors::SCHEMAS,
+        vision::SCHEMAS,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+}
+
 /// Registers the custom types, the global helpers and every script module.
 pub fn register_all(engine: &mut Engine) {
     engine.set_default_tag(Dynamic::from(SessionState::default()));
@@ -54,6 +76,7 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<HelpText>("Help")
         .register_type_with_name::<text::VectorizerHandle>("Vectorizer")
         .register_type_with_name::<text::TfidfHandle>("Tfidf")
+        .register_type_with_name::<vectors::WordVectorsHandle>("WordVectors")
         .register_type_with_name::<linear::SvmHandle>("Svm")
         .register_type_with_name::<linear::NbHandle>("NaiveBayes")
         .register_type_with_name::<metrics::Report>("Report")
@@ -79,6 +102,8 @@ pub fn register_all(engine: &mut Engine) {
             vec![
                 exported_module!(text::text_module),
                 exported_module!(text::text_methods),
+                exported_module!(vectors::vectors_module),
+                exported_module!(vectors::vectors_methods),
             ],
         ),
         (

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
-use crate::api::convert::Options;
+use crate::api::schema::{Bounds, DefaultValue as D, End, Kind, Opt, Parsed, SEED, Schema};
 use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
@@ -22,63 +22,174 @@ pub struct MlpHandle {
     pub history: Option<Arc<History>>,
 }
 
-pub const MLP_KEYS: &[&str] = &[
-    "input",
-    "hidden",
-    "outputs",
-    "activation",
-    "dropout",
-    "standardize",
-    "seed",
-];
-pub const FIT_KEYS: &[&str] = &[
-    "epochs",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "decay",
-    "momentum",
-    "rho",
-    "weight_decay",
-    "validation",
-    "early_stopping",
-    "min_delta",
-    "shuffle",
-    "seed",
-    "verbose",
-];
+pub static MLP: Schema = Schema::new(
+    "nn::mlp",
+    &[
+        &[
+            Opt::new(
+                "hidden",
+                Kind::Ints(Bounds::POSITIVE_INT),
+                D::Ints(&[100]),
+                "sizes of the hidden layers",
+            ),
+            Opt::new(
+                "activation",
+                Kind::Choice(&["relu", "tanh"]),
+                D::Text("relu"),
+                "of the hidden layers",
+            ),
+            Opt::new(
+                "dropout",
+                Kind::Number(Bounds {
+                    lo: End::Incl(0.0),
+                    hi: End::Excl(1.0),
+                }),
+                D::Float(0.0),
+                "rate after each hidden layer, in training",
+            ),
+            Opt::new(
+                "standardize",
+                Kind::Bool,
+                D::Bool(false),
+                "scale each feature to mean 0, sd 1 on the training rows, remembered for prediction (scikit-learn's StandardScaler)",
+            ),
+            Opt::new(
+                "input",
+                Kind::Int(Bounds::POSITIVE_INT),
+                D::Described("the features' width at the first fit"),
+                "input width",
+            ),
+            Opt::new(
+                "outputs",
+                Kind::Int(Bounds::POSITIVE_INT),
+                D::Described("the labels' count at the first fit"),
+                "output width",
+            ),
+        ],
+        &[SEED],
+    ],
+);
 
-pub fn mlp(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result<MlpHandle> {
-    let hidden = match opts.get("hidden") {
-        None => vec![100],
-        Some(v) => match v.read_lock::<Array>() {
-            Some(a) => a
-                .iter()
-                .map(|h| h.as_int().ok().filter(|h| *h > 0).map(|h| h as usize))
-                .collect::<Option<Vec<usize>>>()
-                .ok_or_else(|| Error::invalid("nn::mlp: option 'hidden' must be an array of positive integers, e.g. [1024, 256]"))?,
-            None => return Err(Error::invalid("nn::mlp: option 'hidden' must be an array of positive integers, e.g. [1024, 256]")),
-        },
-    };
-    let dropout = opts.float("dropout")?.unwrap_or(0.0);
-    if !(0.0..1.0).contains(&dropout) {
-        return Err(Error::invalid(format!(
-            "nn::mlp: dropout must be in [0, 1), got {dropout}"
-        )));
-    }
-    let seed = match opts.count("seed")? {
-        Some(s) => s as u64,
-        None => seed()?,
-    };
+fn matrix_labels_pair(v: &Dynamic) -> bool {
+    v.read_lock::<Array>()
+        .is_some_and(|a| a.len() == 2 && a[0].is::<Matrix>() && a[1].is::<Labels>())
+}
+
+fn patience_value(v: &Dynamic) -> bool {
+    v.is_bool() || v.as_int().is_ok_and(|p| p >= 1)
+}
+
+pub static FIT: Schema = Schema::new(
+    "Mlp.fit",
+    &[
+        &[
+            Opt::new(
+                "epochs",
+                Kind::Int(Bounds::POSITIVE_INT),
+                D::Int(100),
+                "passes over the data at most",
+            ),
+            Opt::new(
+                "batch_size",
+                Kind::Int(Bounds::POSITIVE_INT),
+                D::Int(64),
+                "rows per step",
+            ),
+            Opt::new(
+                "optimizer",
+                Kind::Choice(&["adam", "rmsprop", "sgd"]),
+                D::Text("adam"),
+                "adam (β 0.9/0.999, ε 1e-8), rmsprop (Keras': ε 1e-7) or sgd",
+            ),
+            Opt::new(
+                "lr",
+                Kind::Number(Bounds::POSITIVE),
+                D::Float(1e-3),
+                "learning rate",
+            ),
+            Opt::new(
+                "decay",
+                Kind::Number(Bounds::NON_NEGATIVE),
+                D::Float(0.0),
+                "Keras' lr / (1 + decay·step)",
+            ),
+            Opt::new(
+                "momentum",
+                Kind::Number(Bounds {
+                    lo: End::Incl(0.0),
+                    hi: End::Excl(1.0),
+                }),
+                D::Float(0.0),
+                "sgd's momentum",
+            ),
+            Opt::new(
+                "rho",
+                Kind::Number(Bounds {
+                    lo: End::Incl(0.0),
+                    hi: End::Excl(1.0),
+                }),
+                D::Float(0.9),
+                "rmsprop's decay of the squared gradients",
+            ),
+            Opt::new(
+                "weight_decay",
+                Kind::Number(Bounds::NON_NEGATIVE),
+                D::Float(0.0),
+                "L2 on weights added to the gradient; scikit-learn's alpha over (batch size × labels)",
+            ),
+            Opt::new(
+                "validation",
+                Kind::Value {
+                    expected: "[features Matrix, Labels]",
+                    check: matrix_labels_pair,
+                },
+                D::None,
+                "rows evaluated each epoch",
+            ),
+            Opt::new(
+                "early_stopping",
+                Kind::Value {
+                    expected: "true, false or a patience of 1 or more epochs",
+                    check: patience_value,
+                },
+                D::Bool(false),
+                "stop when the validation loss (the training loss without validation) has not improved for this many epochs (true: 10), keeping the best epoch's weights",
+            ),
+            Opt::new(
+                "min_delta",
+                Kind::Number(Bounds::NON_NEGATIVE),
+                D::Float(1e-5),
+                "the least change that counts as an improvement",
+            ),
+            Opt::new(
+                "shuffle",
+                Kind::Bool,
+                D::Bool(true),
+                "shuffle the rows every epoch",
+            ),
+            Opt::new(
+                "verbose",
+                Kind::Bool,
+                D::Bool(false),
+                "a line per epoch on stderr",
+            ),
+        ],
+        &[SEED],
+    ],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&MLP, &FIT];
+
+pub fn mlp(opts: &Parsed, seed: impl FnOnce() -> Result<u64>) -> Result<MlpHandle> {
     Ok(MlpHandle {
         spec: MlpSpec {
-            input: opts.count("input")?.unwrap_or(0),
-            hidden,
-            outputs: opts.count("outputs")?.unwrap_or(0),
-            activation: Activation::parse(opts.string("activation")?.as_deref().unwrap_or("relu"))?,
-            dropout: dropout as f32,
-            standardize: opts.boolean("standardize")?.unwrap_or(false),
-            seed,
+            input: opts.opt_usize("input")?.unwrap_or(0),
+            hidden: opts.usizes("hidden")?,
+            outputs: opts.opt_usize("outputs")?.unwrap_or(0),
+            activation: Activation::parse(&opts.text("activation")?)?,
+            dropout: opts.float("dropout")? as f32,
+            standardize: opts.flag("standardize")?,
+            seed: opts.seed(seed)?,
         },
         model: None,
         history: None,
@@ -90,71 +201,42 @@ pub fn labels_f32(y: &Labels) -> ndarray::Array2<f32> {
 }
 
 /// The `validation: [x, labels]` option.
-fn validation(opts: &Options) -> Result<Option<(Matrix, Labels)>> {
-    let Some(v) = opts.get("validation") else {
-        return Ok(None);
-    };
-    let pair = v
-        .read_lock::<Array>()
-        .filter(|a| a.len() == 2)
-        .and_then(|a| {
-            Some((
-                a[0].read_lock::<Matrix>()?.clone(),
-                a[1].read_lock::<Labels>()?.clone(),
-            ))
-        });
-    pair.map(Some)
-        .ok_or_else(|| Error::invalid("fit: option 'validation' must be [features Matrix, Labels]"))
+fn validation(opts: &Parsed) -> Result<Option<(Matrix, Labels)>> {
+    Ok(opts.raw("validation")?.and_then(|v| {
+        let a = v.read_lock::<Array>()?;
+        Some((
+            a[0].read_lock::<Matrix>()?.clone(),
+            a[1].read_lock::<Labels>()?.clone(),
+        ))
+    }))
 }
 
 /// `early_stopping`: an epoch count (patience), true (10) or false.
-fn patience(opts: &Options) -> Result<Option<usize>> {
-    match opts.get("early_stopping") {
-        None => Ok(None),
-        Some(v) if v.is_bool() => Ok(v.as_bool().ok().filter(|b| *b).map(|_| 10)),
-        Some(_) => opts.count("early_stopping").map(|p| p.map(|p| p.max(1))),
-    }
+fn patience(opts: &Parsed) -> Result<Option<usize>> {
+    Ok(match opts.raw("early_stopping")? {
+        Some(v) if v.is_bool() => v.as_bool().ok().filter(|b| *b).map(|_| 10),
+        Some(v) => v.as_int().ok().map(|p| p.max(1) as usize),
+        None => None,
+    })
 }
 
-pub fn fit_options(opts: &Options, seed: impl FnOnce() -> Result<u64>) -> Result<FitOptions> {
-    let d = FitOptions::default();
-    let positive = |key: &str, default: f32| -> Result<f32> {
-        match opts.float(key)? {
-            None => Ok(default),
-            Some(v) if v > 0.0 && v.is_finite() => Ok(v as f32),
-            Some(v) => Err(Error::invalid(format!(
-                "fit: option '{key}' must be positive, got {v}"
-            ))),
-        }
-    };
-    let non_negative = |key: &str| -> Result<f32> {
-        match opts.float(key)? {
-            None => Ok(0.0),
-            Some(v) if v >= 0.0 && v.is_finite() => Ok(v as f32),
-            Some(v) => Err(Error::invalid(format!(
-                "fit: option '{key}' must be 0 or more, got {v}"
-            ))),
-        }
-    };
+pub fn fit_options(opts: &Parsed, seed: impl FnOnce() -> Result<u64>) -> Result<FitOptions> {
     let optimizer = OptimizerKind::parse(
-        opts.string("optimizer")?.as_deref().unwrap_or("adam"),
-        opts.float("momentum")?.map(|m| m as f32),
-        opts.float("rho")?.map(|r| r as f32),
+        &opts.text("optimizer")?,
+        Some(opts.float("momentum")? as f32),
+        Some(opts.float("rho")? as f32),
     )?;
     Ok(FitOptions {
-        epochs: opts.count("epochs")?.unwrap_or(d.epochs),
-        batch_size: opts.count("batch_size")?.unwrap_or(d.batch_size),
+        epochs: opts.usize("epochs")?,
+        batch_size: opts.usize("batch_size")?,
         optimizer,
-        lr: positive("lr", d.lr)?,
-        decay: non_negative("decay")?,
-        weight_decay: non_negative("weight_decay")?,
+        lr: opts.float("lr")? as f32,
+        decay: opts.float("decay")? as f32,
+        weight_decay: opts.float("weight_decay")? as f32,
         patience: patience(opts)?,
-        min_delta: opts.float("min_delta")?.unwrap_or(d.min_delta),
-        shuffle: opts.boolean("shuffle")?.unwrap_or(true),
-        seed: match opts.count("seed")? {
-            Some(s) => s as u64,
-            None => seed()?,
-        },
+        min_delta: opts.float("min_delta")?,
+        shuffle: opts.flag("shuffle")?,
+        seed: opts.seed(seed)?,
     })
 }
 
@@ -168,7 +250,7 @@ impl MlpHandle {
     /// Trains on `x`/`y`, building the network on the first call. On an
     /// error mid-training (Ctrl-C, a diverging loss) the handle keeps the
     /// best weights reached, so nothing already learnt is lost.
-    pub fn fit(&mut self, x: &Matrix, y: &Labels, opts: &Options, fit: FitOptions) -> Result<()> {
+    pub fn fit(&mut self, x: &Matrix, y: &Labels, opts: &Parsed, fit: FitOptions) -> Result<()> {
         let mut mlp = match &self.model {
             Some(m) => (**m).clone(),
             None => {
@@ -186,7 +268,7 @@ impl MlpHandle {
             ));
         }
         let validation = validation(opts)?;
-        let verbose = opts.boolean("verbose")?.unwrap_or(false);
+        let verbose = opts.flag("verbose")?;
         let yv = validation.as_ref().map(|(_, l)| labels_f32(l));
         let mut bar = crate::progress::Progress::new("fit", fit.epochs, "epoch");
         let mut report = |e: &crate::nn::train::Epoch| {
@@ -297,8 +379,8 @@ pub mod nn_module {
 
     use rhai::{Map, NativeCallContext};
 
-    use super::{MLP_KEYS, MlpHandle, seed_from};
-    use crate::api::convert::{Options, RhaiResult, located};
+    use super::{MlpHandle, seed_from};
+    use crate::api::convert::{RhaiResult, located};
     use crate::nn::Mlp;
 
     /// A multi-layer perceptron for multi-label outputs: dense hidden layers
@@ -308,14 +390,10 @@ pub mod nn_module {
     /// the session seed, `data::seed`). The network is built at the first
     /// `fit`, from the sizes of the data when `input`/`outputs` are not given.
     ///
-    /// Arguments: `options` — `hidden` (layer sizes, default `[100]`),
-    /// `activation` (`"relu"` or `"tanh"`), `dropout` (0), `standardize`
-    /// (false; true: scale each feature to mean 0, sd 1 on the training rows,
-    /// remembered for prediction — scikit-learn's `StandardScaler`), `input`,
-    /// `outputs`, `seed`.
+    /// Arguments: `options` (below).
     ///
-    /// Errors: an unknown option; a hidden size that is not a positive
-    /// integer; dropout outside [0, 1).
+    /// Errors: a bad option (a hidden size that is not a positive integer,
+    /// dropout outside [0, 1)).
     ///
     /// ```rhai
     /// let net = nn::mlp(#{ hidden: [1024, 256], activation: "relu", dropout: 0.2 });
@@ -324,7 +402,7 @@ pub mod nn_module {
     #[rhai_fn(return_raw)]
     pub fn mlp(ctx: NativeCallContext, options: Map) -> RhaiResult<MlpHandle> {
         located(&ctx, || {
-            let opts = Options::new("nn::mlp", options, MLP_KEYS)?;
+            let opts = super::MLP.parse(options)?;
             super::mlp(&opts, || seed_from(&ctx))
         })
     }
@@ -359,8 +437,8 @@ pub mod nn_module {
 pub mod nn_methods {
     use rhai::{Dynamic, Map, NativeCallContext};
 
-    use super::{FIT_KEYS, MlpHandle, seed_from};
-    use crate::api::convert::{Options, RhaiResult};
+    use super::{MlpHandle, seed_from};
+    use crate::api::convert::RhaiResult;
     use crate::data::Labels;
     use crate::matrix::Matrix;
 
@@ -383,22 +461,13 @@ pub mod nn_methods {
     /// labels, computed in a form that cannot overflow. A progress bar shows
     /// epochs and losses on a terminal; `history` keeps them.
     ///
-    /// Arguments: `options` — `epochs` (100), `batch_size` (64), `optimizer`
-    /// (`"adam"` (β 0.9/0.999, ε 1e-8), `"rmsprop"` (Keras': ρ 0.9, ε 1e-7),
-    /// `"sgd"`), `lr` (1e-3), `decay` (Keras' `lr / (1 + decay·step)`),
-    /// `momentum` (sgd), `rho` (rmsprop), `weight_decay` (L2 on weights added
-    /// to the gradient; scikit-learn's `alpha` over (batch size × labels)),
-    /// `validation` (`[x, labels]`, evaluated each epoch), `early_stopping`
-    /// (patience in epochs, or true for 10: stop when the validation loss —
-    /// the training loss without validation — has not improved, and keep the
-    /// best epoch's weights), `min_delta` (1e-5), `shuffle` (true), `seed`
-    /// (batch order and dropout; default: from the session seed), `verbose`
-    /// (a line per epoch on stderr).
+    /// Arguments: `x`, `labels`; `options` (below; `seed` orders the batches
+    /// and draws dropout).
     ///
     /// Errors: rows of `x` and `labels` differ; columns differ from the
-    /// network's; NaN or infinite features (row and column named); unknown
-    /// options or optimizers. Ctrl-C or a loss that becomes NaN stop training
-    /// with an error but keep the weights learnt so far.
+    /// network's; NaN or infinite features (row and column named); a bad
+    /// option. Ctrl-C or a loss that becomes NaN stop training with an error
+    /// but keep the weights learnt so far.
     ///
     /// ```rhai
     /// data::seed(0);
@@ -416,7 +485,7 @@ pub mod nn_methods {
         labels: Labels,
         options: Map,
     ) -> RhaiResult<MlpHandle> {
-        let opts = Options::new("fit", options, FIT_KEYS)?;
+        let opts = super::FIT.parse(options)?;
         let fit = super::fit_options(&opts, || seed_from(&ctx))?;
         net.fit(&x, &labels, &opts, fit)?;
         Ok(net.clone())

@@ -2,60 +2,116 @@
 
 use std::path::Path;
 
+use rhai::Map;
 use rhai::plugin::*;
-use rhai::{Array, Map};
 
-use crate::api::convert::Options;
 use crate::api::genres::{names_or_numbers, to_f64};
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, Schema};
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 
-fn size_option(opts: &Options, default: (u32, u32)) -> Result<(u32, u32)> {
-    match opts.get("size") {
-        None => Ok(default),
-        Some(v) => {
-            let bad = || {
-                Error::invalid(format!(
-                    "{}: option 'size' must be [width, height] in pixels",
-                    opts.function()
-                ))
-            };
-            let pair = v.read_lock::<Array>().ok_or_else(bad)?;
-            let ints: Vec<i64> = pair.iter().filter_map(|x| x.as_int().ok()).collect();
-            match ints.as_slice() {
-                [w, h] if pair.len() == 2 && *w > 0 && *h > 0 => Ok((*w as u32, *h as u32)),
-                _ => Err(bad()),
-            }
-        }
-    }
-}
+const PATH: Opt = Opt::new(
+    "path",
+    Kind::Text,
+    D::Required,
+    "the .png or .svg file to write",
+);
+const TITLE: Opt = Opt::new("title", Kind::Text, D::Text(""), "the title above the plot");
+const SIZE: Opt = Opt::new(
+    "size",
+    Kind::Tuple(2, Bounds::within(16.0, 16384.0)),
+    D::Described("fitted to the labels"),
+    "[width, height] in pixels",
+);
 
-fn path_option(opts: &Options) -> Result<String> {
-    opts.string("path")?.ok_or_else(|| {
-        Error::invalid(format!(
-            "{}: option 'path' is required (a .png or .svg file)",
-            opts.function()
-        ))
+pub static HEATMAP: Schema = Schema::new(
+    "plot::heatmap",
+    &[&[
+        PATH,
+        TITLE,
+        Opt::new(
+            "labels",
+            Kind::Texts,
+            D::Described("the matrix's names"),
+            "names of both axes of a square matrix",
+        ),
+        Opt::new(
+            "row_labels",
+            Kind::Texts,
+            D::Described("the matrix's row names"),
+            "names of the rows",
+        ),
+        Opt::new(
+            "col_labels",
+            Kind::Texts,
+            D::Described("the matrix's column names"),
+            "names of the columns",
+        ),
+        Opt::new(
+            "colormap",
+            Kind::Choice(crate::plot::COLORMAPS),
+            D::Text("viridis"),
+            "the colour scale",
+        ),
+        Opt::new(
+            "annotate",
+            Kind::Bool,
+            D::Bool(false),
+            "print each cell's value",
+        ),
+        Opt::new(
+            "log_scale",
+            Kind::Bool,
+            D::Bool(false),
+            "colour by ln(1 + value)",
+        ),
+        Opt::new(
+            "blocks",
+            Kind::Ints(Bounds::POSITIVE_INT),
+            D::Described("none"),
+            "sizes of diagonal blocks to outline, e.g. cc.block_sizes()",
+        ),
+        SIZE,
+    ]],
+);
+
+pub static BAR: Schema = Schema::new(
+    "plot::bar",
+    &[&[
+        PATH,
+        TITLE,
+        SIZE,
+        Opt::new(
+            "color",
+            Kind::Tuple(3, Bounds::within(0.0, 255.0)),
+            D::Ints(&[49, 104, 142]),
+            "[r, g, b] of the bars",
+        ),
+    ]],
+);
+
+pub static LINE: Schema = Schema::new(
+    "plot::line",
+    &[&[
+        PATH,
+        TITLE,
+        Opt::new("x_label", Kind::Text, D::Text(""), "the x axis' label"),
+        Opt::new("y_label", Kind::Text, D::Text(""), "the y axis' label"),
+        SIZE,
+    ]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&HEATMAP, &BAR, &LINE];
+
+fn size_option(opts: &Parsed, default: (u32, u32)) -> Result<(u32, u32)> {
+    Ok(match opts.usizes("size").ok().as_deref() {
+        Some([w, h]) => (*w as u32, *h as u32),
+        _ => default,
     })
 }
 
 fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
-    let opts = Options::new(
-        "plot::heatmap",
-        options,
-        &[
-            "labels",
-            "row_labels",
-            "col_labels",
-            "title",
-            "path",
-            "colormap",
-            "annotate",
-            "size",
-            "log_scale",
-            "blocks",
-        ],
-    )?;
+    let opts = HEATMAP.parse(options)?;
     let (r, c) = (matrix.rows(), matrix.cols());
     if let Some(((i, j), v)) = matrix.values().indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::invalid(format!(
@@ -72,7 +128,7 @@ fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
             )))
         }
     };
-    let (row_labels, col_labels) = match opts.strings("labels")? {
+    let (row_labels, col_labels) = match opts.opt_texts("labels")? {
         Some(both) => {
             if r != c {
                 return Err(Error::invalid(format!(
@@ -83,7 +139,7 @@ fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
         }
         None => (
             check(
-                opts.strings("row_labels")?.unwrap_or_else(|| {
+                opts.opt_texts("row_labels")?.unwrap_or_else(|| {
                     names_or_numbers(
                         matrix.row_names().or(matrix.col_names().filter(|_| r == c)),
                         r,
@@ -93,35 +149,27 @@ fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
                 "row",
             )?,
             check(
-                opts.strings("col_labels")?
+                opts.opt_texts("col_labels")?
                     .unwrap_or_else(|| names_or_numbers(matrix.col_names(), c)),
                 c,
                 "column",
             )?,
         ),
     };
-    let path = path_option(&opts)?;
+    let path = opts.text("path")?;
     let values = to_f64(matrix);
     let figure = crate::plot::Heatmap {
         values: &values,
         row_labels,
         col_labels,
-        title: opts.string("title")?.unwrap_or_default(),
-        colormap: crate::plot::colormap(opts.string("colormap")?.as_deref().unwrap_or("viridis"))?,
-        annotate: opts.boolean("annotate")?.unwrap_or(false),
-        log_scale: opts.boolean("log_scale")?.unwrap_or(false),
-        blocks: match opts.get("blocks") {
-            None => Vec::new(),
-            Some(v) => v
-                .read_lock::<Array>()
-                .map(|a| crate::api::convert::numbers(&a, "plot::heatmap: option 'blocks'"))
-                .transpose()?
-                .ok_or_else(|| {
-                    Error::invalid("plot::heatmap: option 'blocks' must be an array of block sizes")
-                })?
-                .into_iter()
-                .map(|b| b.max(0.0) as usize)
-                .collect(),
+        title: opts.text("title")?,
+        colormap: crate::plot::colormap(&opts.text("colormap")?)?,
+        annotate: opts.flag("annotate")?,
+        log_scale: opts.flag("log_scale")?,
+        blocks: if opts.given("blocks") {
+            opts.usizes("blocks")?
+        } else {
+            Vec::new()
         },
     };
     // Room for the labels plus about 40 × 34 pixels a cell.
@@ -138,8 +186,8 @@ fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
 pub mod plot_module {
     use rhai::{Array, Map, NativeCallContext};
 
-    use super::{heatmap_of, path_option, size_option};
-    use crate::api::convert::{Options, RhaiResult, located, numbers, strings};
+    use super::{heatmap_of, size_option};
+    use crate::api::convert::{RhaiResult, located, numbers, strings};
     use crate::error::Error;
     use crate::matrix::Matrix;
 
@@ -147,16 +195,11 @@ pub mod plot_module {
     /// labels rotated), a colour bar and, with `annotate`, each cell's value.
     /// PNG or SVG by the extension of `path`. Returns the path.
     ///
-    /// Arguments: `options` — `path` (required), `title`, `labels` (both axes
-    /// of a square matrix; default the matrix's names), `row_labels`,
-    /// `col_labels`, `colormap` (`"viridis"`, `"blues"`, `"magma"`,
-    /// `"greys"`), `annotate`, `log_scale` (colour by ln(1 + value)), `blocks`
-    /// (sizes of diagonal blocks to outline, e.g. `cc.block_sizes()`), `size`
-    /// (`[width, height]` in pixels).
+    /// Arguments: `matrix`; `options` (below).
     ///
-    /// Errors: no path; an extension other than .png/.svg; a folder that does
-    /// not exist; label counts that do not match; `labels` on a non-square
-    /// matrix; NaN or infinite values; an unknown colormap or option.
+    /// Errors: a bad option (no path, say); an extension other than
+    /// .png/.svg; a folder that does not exist; label counts that do not
+    /// match; `labels` on a non-square matrix; NaN or infinite values.
     ///
     /// ```rhai
     /// let m = genres::pair_counts([["Crime", "Action"], ["Drama"], ["Action", "Drama"]]);
@@ -170,10 +213,9 @@ pub mod plot_module {
 
     /// Horizontal bars, one per label, in the order given. Returns the path.
     ///
-    /// Arguments: `counts` — numbers; `labels` — one per count; `options` —
-    /// `path` (required), `title`, `size`, `color` (`[r, g, b]`).
+    /// Arguments: `counts` — numbers; `labels` — one per count; `options` (below).
     ///
-    /// Errors: counts and labels of different lengths; no counts; a bad path.
+    /// Errors: counts and labels of different lengths; no counts; a bad option or path.
     ///
     /// ```rhai
     /// let path = plot::bar([3372, 2767, 1790], ["Drama", "Comedy", "Thriller"], #{ path: data::temp_path("bars.png") });
@@ -187,7 +229,7 @@ pub mod plot_module {
         options: Map,
     ) -> RhaiResult<String> {
         located(&ctx, || {
-            let opts = Options::new("plot::bar", options, &["path", "title", "size", "color"])?;
+            let opts = super::BAR.parse(options)?;
             let values = numbers(&counts, "plot::bar: counts")?;
             let labels = strings(&labels, "plot::bar: labels")?;
             if values.is_empty() || values.len() != labels.len() {
@@ -197,25 +239,11 @@ pub mod plot_module {
                     labels.len()
                 )));
             }
-            let color = match opts.get("color") {
-                None => (49, 104, 142),
-                Some(v) => {
-                    let rgb = v
-                        .read_lock::<Array>()
-                        .map(|a| numbers(&a, "plot::bar: option 'color'"))
-                        .transpose()?
-                        .unwrap_or_default();
-                    match rgb.as_slice() {
-                        [r, g, b] => (*r as u8, *g as u8, *b as u8),
-                        _ => {
-                            return Err(Error::invalid(
-                                "plot::bar: option 'color' must be [r, g, b]",
-                            ));
-                        }
-                    }
-                }
+            let color = match opts.usizes("color")?.as_slice() {
+                [r, g, b] => (*r as u8, *g as u8, *b as u8),
+                _ => (49, 104, 142),
             };
-            let path = path_option(&opts)?;
+            let path = opts.text("path")?;
             let size = size_option(
                 &opts,
                 (800, (80 + 28 * values.len() as u32).clamp(300, 2400)),
@@ -223,7 +251,7 @@ pub mod plot_module {
             let figure = crate::plot::Bars {
                 values,
                 labels,
-                title: opts.string("title")?.unwrap_or_default(),
+                title: opts.text("title")?,
                 color,
             };
             crate::plot::save(&figure, std::path::Path::new(&path), size)?;
@@ -235,9 +263,9 @@ pub mod plot_module {
     /// per `x`. Returns the path.
     ///
     /// Arguments: `x` — numbers; `series` — name -> array of numbers;
-    /// `options` — `path` (required), `title`, `x_label`, `y_label`, `size`.
+    /// `options` (below).
     ///
-    /// Errors: a series of another length than `x`; no series; a bad path.
+    /// Errors: a series of another length than `x`; no series; a bad option or path.
     ///
     /// ```rhai
     /// let path = plot::line([1990, 2000, 2010], #{ Drama: [0.5, 0.45, 0.4], War: [0.05, 0.03, 0.02] },
@@ -247,11 +275,7 @@ pub mod plot_module {
     #[rhai_fn(return_raw)]
     pub fn line(ctx: NativeCallContext, x: Array, series: Map, options: Map) -> RhaiResult<String> {
         located(&ctx, || {
-            let opts = Options::new(
-                "plot::line",
-                options,
-                &["path", "title", "x_label", "y_label", "size"],
-            )?;
+            let opts = super::LINE.parse(options)?;
             let xs = numbers(&x, "plot::line: x")?;
             if series.is_empty() {
                 return Err(Error::invalid("plot::line: no series to draw"));
@@ -276,13 +300,13 @@ pub mod plot_module {
                 }
                 lines.push((name.to_string(), xs.iter().copied().zip(ys).collect()));
             }
-            let path = path_option(&opts)?;
+            let path = opts.text("path")?;
             let size = size_option(&opts, (900, 560))?;
             let figure = crate::plot::Lines {
                 series: lines,
-                title: opts.string("title")?.unwrap_or_default(),
-                x_label: opts.string("x_label")?.unwrap_or_default(),
-                y_label: opts.string("y_label")?.unwrap_or_default(),
+                title: opts.text("title")?,
+                x_label: opts.text("x_label")?,
+                y_label: opts.text("y_label")?,
             };
             crate::plot::save(&figure, std::path::Path::new(&path), size)?;
             Ok(path)

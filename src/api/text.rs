@@ -5,7 +5,8 @@ use std::sync::Arc;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, ImmutableString};
 
-use crate::api::convert::{Options, number, strings, type_of};
+use crate::api::convert::type_of;
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, Schema};
 use crate::data::Movies;
 use crate::error::{Error, Result};
 use crate::text::tokenize::english_stop_words;
@@ -19,98 +20,147 @@ pub struct VectorizerHandle(pub Arc<Vectorizer>);
 #[derive(Clone)]
 pub struct TfidfHandle(pub Arc<Tfidf>);
 
-const COUNT_KEYS: &[&str] = &[
-    "min_df",
-    "max_df",
-    "max_features",
-    "ngram_range",
-    "binary",
-    "lowercase",
-    "stop_words",
-];
-const TFIDF_KEYS: &[&str] = &["norm", "use_idf", "smooth_idf", "sublinear_tf"];
-
 /// An int is a count of documents, a float a fraction, as in scikit-learn.
-fn doc_freq(opts: &Options, key: &str, value: Option<&Dynamic>) -> Result<Option<DocFreq>> {
-    let Some(v) = value else { return Ok(None) };
-    if let Ok(i) = v.as_int() {
-        return crate::api::convert::count(i, &format!("option '{key}'"))
-            .map(|c| Some(DocFreq::Count(c)));
-    }
-    let f = number(v, &format!("{}: option '{key}'", opts.function()))?;
-    if !(0.0..=1.0).contains(&f) {
-        return Err(Error::invalid(format!(
-            "{}: option '{key}' as a float is a fraction of documents and must be in [0, 1], got {f}",
-            opts.function()
-        )));
-    }
-    Ok(Some(DocFreq::Fraction(f)))
+const DOC_FREQ: Kind = Kind::Either(&[Kind::Int(Bounds::NON_NEGATIVE), Kind::Number(Bounds::UNIT)]);
+
+fn ngram_pair(v: &Dynamic) -> bool {
+    v.read_lock::<Array>().is_some_and(|a| {
+        let ints: Vec<i64> = a.iter().filter_map(|x| x.as_int().ok()).collect();
+        matches!(ints.as_slice(), [lo, hi] if a.len() == 2 && *lo >= 1 && lo <= hi)
+    })
 }
 
-fn count_params(opts: &Options) -> Result<CountParams> {
-    let mut p = CountParams::default();
-    if let Some(v) = doc_freq(opts, "min_df", opts.get("min_df"))? {
-        p.min_df = v;
+const COUNT_OPTS: &[Opt] = &[
+    Opt::new(
+        "min_df",
+        DOC_FREQ,
+        D::Int(1),
+        "drop terms in fewer documents (an int counts documents, a float is a fraction, compared unrounded as scikit-learn does)",
+    ),
+    Opt::new(
+        "max_df",
+        DOC_FREQ,
+        D::Float(1.0),
+        "drop terms in more documents (int or fraction, as min_df)",
+    ),
+    Opt::new(
+        "max_features",
+        Kind::Int(Bounds::POSITIVE_INT),
+        D::None,
+        "keep the most frequent terms (ties keep the earlier term); default all",
+    ),
+    Opt::new(
+        "ngram_range",
+        Kind::Value {
+            expected: "[low, high] with 1 <= low <= high",
+            check: ngram_pair,
+        },
+        D::Ints(&[1, 1]),
+        "[1, 2] for unigrams and bigrams",
+    ),
+    Opt::new(
+        "binary",
+        Kind::Bool,
+        D::Bool(false),
+        "1 for every present term instead of its count",
+    ),
+    Opt::new(
+        "lowercase",
+        Kind::Bool,
+        D::Bool(true),
+        "lower-case before tokenizing",
+    ),
+    Opt::new(
+        "stop_words",
+        Kind::Either(&[Kind::Choice(&["english"]), Kind::Texts, Kind::Unit]),
+        D::Unit,
+        "\"english\" (scikit-learn's 318 words) or an array of words to drop",
+    ),
+];
+
+const TFIDF_OPTS: &[Opt] = &[
+    Opt::new(
+        "norm",
+        Kind::Either(&[Kind::Choice(&["l2", "l1"]), Kind::Unit]),
+        D::Text("l2"),
+        "each row's norm; () for none",
+    ),
+    Opt::new(
+        "use_idf",
+        Kind::Bool,
+        D::Bool(true),
+        "weight by inverse document frequency",
+    ),
+    Opt::new(
+        "smooth_idf",
+        Kind::Bool,
+        D::Bool(true),
+        "add one to document frequencies, as if one document held every term",
+    ),
+    Opt::new(
+        "sublinear_tf",
+        Kind::Bool,
+        D::Bool(false),
+        "1 + ln(tf) instead of tf",
+    ),
+];
+
+pub static COUNT_VECTORIZER: Schema = Schema::new("text::count_vectorizer", &[COUNT_OPTS]);
+pub static TFIDF: Schema = Schema::new("text::tfidf", &[TFIDF_OPTS]);
+pub static TFIDF_VECTORIZER: Schema =
+    Schema::new("text::tfidf_vectorizer", &[COUNT_OPTS, TFIDF_OPTS]);
+
+pub static SCHEMAS: &[&Schema] = &[&COUNT_VECTORIZER, &TFIDF, &TFIDF_VECTORIZER];
+
+fn doc_freq(opts: &Parsed, key: &str) -> Result<DocFreq> {
+    Ok(match opts.raw(key)? {
+        Some(v) if v.is_int() => DocFreq::Count(v.as_int().unwrap_or_default().max(0) as usize),
+        Some(_) => DocFreq::Fraction(opts.float(key)?),
+        None => match opts.opt_int(key)? {
+            Some(i) => DocFreq::Count(i.max(0) as usize),
+            None => DocFreq::Fraction(opts.float(key)?),
+        },
+    })
+}
+
+fn count_params(opts: &Parsed) -> Result<CountParams> {
+    let mut p = CountParams {
+        min_df: doc_freq(opts, "min_df")?,
+        max_df: doc_freq(opts, "max_df")?,
+        max_features: opts.opt_usize("max_features")?,
+        binary: opts.flag("binary")?,
+        ..CountParams::default()
+    };
+    if let [lo, hi] = opts.usizes("ngram_range")?.as_slice() {
+        p.analyzer.ngram_range = (*lo, *hi);
     }
-    if let Some(v) = doc_freq(opts, "max_df", opts.get("max_df"))? {
-        p.max_df = v;
-    }
-    p.max_features = opts.count("max_features")?;
-    if let Some(range) = opts.get("ngram_range") {
-        let bad = || {
-            Error::invalid(format!(
-                "{}: option 'ngram_range' must be [low, high] with 1 <= low <= high",
-                opts.function()
-            ))
-        };
-        let pair = range.read_lock::<Array>().ok_or_else(bad)?;
-        let ints: Vec<i64> = pair.iter().filter_map(|v| v.as_int().ok()).collect();
-        match ints.as_slice() {
-            [lo, hi] if pair.len() == 2 && *lo >= 1 && lo <= hi => {
-                p.analyzer.ngram_range = (*lo as usize, *hi as usize)
-            }
-            _ => return Err(bad()),
-        }
-    }
-    p.binary = opts.boolean("binary")?.unwrap_or(false);
-    p.analyzer.lowercase = opts.boolean("lowercase")?.unwrap_or(true);
-    if let Some(v) = opts.get("stop_words") {
-        p.analyzer.stop_words = if v.is_unit() {
-            None
-        } else if let Some(list) = v.read_lock::<Array>() {
-            Some(strings(&list, "option 'stop_words'")?.into_iter().collect())
-        } else if v.clone().into_string().as_deref() == Ok("english") {
-            Some(english_stop_words())
-        } else {
-            return Err(Error::invalid(format!(
-                "{}: option 'stop_words' must be \"english\", an array of words or (), got {}",
-                opts.function(),
-                type_of(v)
-            )));
-        };
-    }
+    p.analyzer.lowercase = opts.flag("lowercase")?;
+    p.analyzer.stop_words = match opts.raw("stop_words")? {
+        Some(v) if v.is_string() => Some(english_stop_words()),
+        Some(v) if v.is_array() => Some(
+            opts.opt_texts("stop_words")?
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        ),
+        _ => None,
+    };
     Ok(p)
 }
 
-fn tfidf_params(opts: &Options) -> Result<TfidfParams> {
-    let mut p = TfidfParams::default();
-    if let Some(v) = opts.get("norm") {
-        p.norm = match v.clone().into_string().as_deref() {
-            Ok("l2") => Norm::L2,
-            Ok("l1") => Norm::L1,
-            _ if v.is_unit() => Norm::None,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "{}: option 'norm' must be \"l2\", \"l1\" or ()",
-                    opts.function()
-                )));
-            }
-        };
-    }
-    p.use_idf = opts.boolean("use_idf")?.unwrap_or(true);
-    p.smooth_idf = opts.boolean("smooth_idf")?.unwrap_or(true);
-    p.sublinear_tf = opts.boolean("sublinear_tf")?.unwrap_or(false);
-    Ok(p)
+fn tfidf_params(opts: &Parsed) -> Result<TfidfParams> {
+    Ok(TfidfParams {
+        norm: match opts.raw("norm")? {
+            Some(v) if v.is_unit() => Norm::None,
+            _ => match opts.text("norm")?.as_str() {
+                "l1" => Norm::L1,
+                _ => Norm::L2,
+            },
+        },
+        use_idf: opts.flag("use_idf")?,
+        smooth_idf: opts.flag("smooth_idf")?,
+        sublinear_tf: opts.flag("sublinear_tf")?,
+    })
 }
 
 /// Documents from an array of strings or a `Movies` (its overviews). Script
@@ -147,9 +197,10 @@ pub mod text_module {
     use rhai::{Array, Dynamic, Map, NativeCallContext};
 
     use super::{
-        COUNT_KEYS, TFIDF_KEYS, TfidfHandle, VectorizerHandle, count_params, tfidf_params,
+        COUNT_VECTORIZER, TFIDF, TFIDF_VECTORIZER, TfidfHandle, VectorizerHandle, count_params,
+        tfidf_params,
     };
-    use crate::api::convert::{Options, RhaiResult, located, string_array};
+    use crate::api::convert::{RhaiResult, located, string_array};
     use crate::text::{self, Tfidf, Vectorizer};
 
     /// A count vectorizer with scikit-learn's defaults (`CountVectorizer()`):
@@ -167,14 +218,9 @@ pub mod text_module {
 
     /// A count vectorizer (`CountVectorizer(...)`).
     ///
-    /// Arguments: `options` — `min_df`, `max_df` (an int is a number of
-    /// documents, a float a fraction, compared unrounded as scikit-learn
-    /// does), `max_features` (most frequent terms; ties keep the earlier
-    /// term), `ngram_range` (`[1, 2]` for unigrams and bigrams), `binary`,
-    /// `lowercase`, `stop_words` (`"english"` — scikit-learn's 318 words — or
-    /// an array).
+    /// Arguments: `options` (below).
     ///
-    /// Errors: an unknown option; a fraction outside [0, 1]; a bad `ngram_range`.
+    /// Errors: a bad option (a fraction outside [0, 1], a bad `ngram_range`).
     ///
     /// ```rhai
     /// let v = text::count_vectorizer(#{ stop_words: "english", ngram_range: [1, 2] });
@@ -187,7 +233,7 @@ pub mod text_module {
         options: Map,
     ) -> RhaiResult<VectorizerHandle> {
         located(&ctx, || {
-            let opts = Options::new("text::count_vectorizer", options, COUNT_KEYS)?;
+            let opts = COUNT_VECTORIZER.parse(options)?;
             Ok(VectorizerHandle(std::sync::Arc::new(Vectorizer::new(
                 count_params(&opts)?,
                 None,
@@ -210,10 +256,9 @@ pub mod text_module {
 
     /// A tf-idf weighting (`TfidfTransformer(...)`).
     ///
-    /// Arguments: `options` — `norm` (`"l2"`, `"l1"` or `()`), `use_idf`,
-    /// `smooth_idf`, `sublinear_tf`.
+    /// Arguments: `options` (below).
     ///
-    /// Errors: an unknown option or norm.
+    /// Errors: a bad option.
     ///
     /// ```rhai
     /// let t = text::tfidf(#{ sublinear_tf: true, norm: "l1" });
@@ -221,7 +266,7 @@ pub mod text_module {
     #[rhai_fn(name = "tfidf", return_raw)]
     pub fn tfidf_with(ctx: NativeCallContext, options: Map) -> RhaiResult<TfidfHandle> {
         located(&ctx, || {
-            let opts = Options::new("text::tfidf", options, TFIDF_KEYS)?;
+            let opts = TFIDF.parse(options)?;
             Ok(TfidfHandle(std::sync::Arc::new(Tfidf::new(tfidf_params(
                 &opts,
             )?))))
@@ -229,9 +274,9 @@ pub mod text_module {
     }
 
     /// Counts and tf-idf in one (`TfidfVectorizer(...)`): every option of
-    /// `count_vectorizer` and of `tfidf`.
+    /// `count_vectorizer` and of `tfidf` (below).
     ///
-    /// Errors: an unknown option.
+    /// Errors: a bad option.
     ///
     /// ```rhai
     /// let v = text::tfidf_vectorizer(#{ ngram_range: [1, 2], min_df: 1, sublinear_tf: true });
@@ -241,8 +286,7 @@ pub mod text_module {
     #[rhai_fn(return_raw)]
     pub fn tfidf_vectorizer(ctx: NativeCallContext, options: Map) -> RhaiResult<VectorizerHandle> {
         located(&ctx, || {
-            let keys: Vec<&str> = COUNT_KEYS.iter().chain(TFIDF_KEYS).copied().collect();
-            let opts = Options::new("text::tfidf_vectorizer", options, &keys)?;
+            let opts = TFIDF_VECTORIZER.parse(options)?;
             let v = Vectorizer::new(count_params(&opts)?, Some(tfidf_params(&opts)?));
             Ok(VectorizerHandle(std::sync::Arc::new(v)))
         })

@@ -8,7 +8,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 use serde_json::Value;
 
-use crate::api::convert::Options;
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, Schema};
 use crate::data::Movies;
 use crate::error::{Error, Result};
 use crate::tmdb::dataset::DatasetOptions;
@@ -18,54 +18,195 @@ use crate::tmdb::{Client, Config, Secret};
 #[derive(Clone)]
 pub struct TmdbHandle(pub Arc<Client>);
 
-pub const CLIENT_KEYS: &[&str] = &[
-    "api_key",
-    "access_token",
-    "base_url",
-    "image_base_url",
-    "language",
-    "rate",
-    "cache_dir",
-    "timeout",
-    "retries",
-    "backoff",
-];
+const SECONDS: Kind = Kind::Number(Bounds::NON_NEGATIVE);
+const CONCURRENCY: Opt = Opt::new(
+    "concurrency",
+    Kind::Int(Bounds::POSITIVE_INT),
+    D::Int(8),
+    "downloads at a time, all under the client's rate",
+);
 
-pub fn client(opts: &Options) -> Result<TmdbHandle> {
+pub static CLIENT: Schema = Schema::new(
+    "tmdb::client",
+    &[&[
+        Opt::new(
+            "api_key",
+            Kind::Text,
+            D::Described("$TMDB_API_KEY"),
+            "the v3 API key; never printed, logged or cached",
+        ),
+        Opt::new(
+            "access_token",
+            Kind::Text,
+            D::Described("$TMDB_ACCESS_TOKEN"),
+            "a v4 read access token instead of the key (sent as Bearer)",
+        ),
+        Opt::new(
+            "base_url",
+            Kind::Text,
+            D::Described("$TMDB_BASE_URL or https://api.themoviedb.org/3"),
+            "for tests and proxies",
+        ),
+        Opt::new(
+            "image_base_url",
+            Kind::Text,
+            D::Described("$TMDB_IMAGE_BASE_URL or configuration()'s"),
+            "where posters come from",
+        ),
+        Opt::new(
+            "language",
+            Kind::Text,
+            D::None,
+            "TMDB's language parameter, e.g. \"en-US\"",
+        ),
+        Opt::new(
+            "rate",
+            Kind::Number(Bounds::POSITIVE),
+            D::Float(40.0),
+            "requests per second across all threads",
+        ),
+        Opt::new(
+            "cache_dir",
+            Kind::Text,
+            D::None,
+            "responses kept on disk by URL without credentials: a rerun costs no requests",
+        ),
+        Opt::new("timeout", SECONDS, D::Float(15.0), "seconds per request"),
+        Opt::new(
+            "retries",
+            Kind::Int(Bounds::NON_NEGATIVE),
+            D::Int(4),
+            "for 5xx, 429, timeouts and refused connections",
+        ),
+        Opt::new(
+            "backoff",
+            SECONDS,
+            D::Float(0.5),
+            "first retry delay in seconds, doubling, with jitter",
+        ),
+    ]],
+);
+
+pub static BUILD_DATASET: Schema = Schema::new(
+    "tmdb::build_dataset",
+    &[&[
+        Opt::new(
+            "out_dir",
+            Kind::Text,
+            D::Required,
+            "where movies.csv, posters/ and the build state go",
+        ),
+        Opt::new(
+            "list",
+            Kind::Choice(&["popular", "top_rated"]),
+            D::Text("popular"),
+            "the list paged first",
+        ),
+        Opt::new(
+            "popular_pages",
+            Kind::Int(Bounds::within(0.0, 500.0)),
+            D::Int(50),
+            "pages of that list",
+        ),
+        Opt::new(
+            "per_genre_pages",
+            Kind::Int(Bounds::within(0.0, 500.0)),
+            D::Int(5),
+            "discover pages per genre (per year of years)",
+        ),
+        Opt::new(
+            "years",
+            Kind::Ints(Bounds::within(1870.0, 2100.0)),
+            D::Described("none"),
+            "discover per genre and year",
+        ),
+        Opt::new(
+            "require_overview",
+            Kind::Bool,
+            D::Bool(true),
+            "drop (and count) movies without an overview",
+        ),
+        Opt::new(
+            "require_poster",
+            Kind::Bool,
+            D::Bool(true),
+            "drop movies without a poster, also when its download fails",
+        ),
+        Opt::new(
+            "posters",
+            Kind::Bool,
+            D::Bool(true),
+            "false: a text-only set like shared/data's tmdb-text",
+        ),
+        Opt::new(
+            "poster_size",
+            Kind::Text,
+            D::Text("w185"),
+            "TMDB's poster size",
+        ),
+        Opt::new(
+            "imdb_ids",
+            Kind::Bool,
+            D::Bool(false),
+            "fill the imdb_id column (one request per movie), for imdb::compare",
+        ),
+        CONCURRENCY,
+    ]],
+);
+
+pub static SEARCH: Schema = Schema::new(
+    "TmdbClient.search",
+    &[&[Opt::new(
+        "year",
+        Kind::Int(Bounds::within(1870.0, 2100.0)),
+        D::None,
+        "the release year",
+    )]],
+);
+
+pub static DOWNLOAD_POSTERS: Schema = Schema::new(
+    "TmdbClient.download_posters",
+    &[&[
+        Opt::new(
+            "dir",
+            Kind::Text,
+            D::Required,
+            "the folder the posters go to, as <id>.jpg",
+        ),
+        Opt::new(
+            "size",
+            Kind::Text,
+            D::Text("w185"),
+            "TMDB's poster size, checked against configuration()",
+        ),
+        CONCURRENCY,
+    ]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&CLIENT, &BUILD_DATASET, &SEARCH, &DOWNLOAD_POSTERS];
+
+pub fn client(opts: &Parsed) -> Result<TmdbHandle> {
     let mut c = Config::default();
-    if let Some(k) = opts.string("api_key")? {
+    if let Some(k) = opts.opt_text("api_key")? {
         c.api_key = Some(Secret::new(k));
     }
-    if let Some(t) = opts.string("access_token")? {
+    if let Some(t) = opts.opt_text("access_token")? {
         c.access_token = Some(Secret::new(t));
     }
-    if let Some(u) = opts.string("base_url")? {
+    if let Some(u) = opts.opt_text("base_url")? {
         c.base_url = u;
     }
-    c.image_base_url = opts.string("image_base_url")?;
-    c.language = opts.string("language")?;
-    if let Some(r) = opts.float("rate")? {
-        c.rate = r;
+    if let Some(u) = opts.opt_text("image_base_url")? {
+        c.image_base_url = Some(u);
     }
-    c.cache_dir = opts.string("cache_dir")?.map(PathBuf::from);
-    let seconds = |key: &str| -> Result<Option<Duration>> {
-        match opts.float(key)? {
-            Some(s) if s >= 0.0 && s.is_finite() => Ok(Some(Duration::from_secs_f64(s))),
-            Some(s) => Err(Error::invalid(format!(
-                "tmdb::client: option '{key}' must be seconds ≥ 0, got {s}"
-            ))),
-            None => Ok(None),
-        }
-    };
-    if let Some(t) = seconds("timeout")? {
-        c.timeout = t;
+    if let Some(l) = opts.opt_text("language")? {
+        c.language = Some(l);
     }
-    if let Some(b) = seconds("backoff")? {
-        c.backoff = b;
-    }
-    if let Some(r) = opts.count("retries")? {
-        c.retries = r as u32;
-    }
+    c.rate = opts.float("rate")?;
+    c.cache_dir = opts.opt_text("cache_dir")?.map(PathBuf::from);
+    c.timeout = Duration::from_secs_f64(opts.float("timeout")?);
+    c.backoff = Duration::from_secs_f64(opts.float("backoff")?);
+    c.retries = opts.usize("retries")?.min(u32::MAX as usize) as u32;
     Ok(TmdbHandle(Arc::new(Client::new(c)?)))
 }
 
@@ -128,50 +269,30 @@ pub fn poster_paths(client: &Client, items: &Dynamic) -> Result<Vec<(String, Str
         .collect())
 }
 
-pub fn dataset_options(opts: &Options) -> Result<DatasetOptions> {
-    let years = match opts.get("years") {
-        None => Vec::new(),
-        Some(v) => match v.read_lock::<Array>() {
-            Some(a) => a
-                .iter()
-                .map(|y| {
-                    y.as_int().map_err(|_| {
-                        Error::invalid("tmdb::build_dataset: 'years' must be integers")
-                    })
-                })
-                .collect::<Result<_>>()?,
-            None => {
-                return Err(Error::invalid(
-                    "tmdb::build_dataset: 'years' must be an array of years",
-                ));
-            }
-        },
-    };
-    let list = match opts.string("list")?.as_deref() {
-        None | Some("popular") => "movie/popular".to_string(),
-        Some("top_rated") => "movie/top_rated".to_string(),
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "tmdb::build_dataset: 'list' must be \"popular\" or \"top_rated\", got \"{other}\""
-            )));
-        }
+pub fn dataset_options(opts: &Parsed) -> Result<DatasetOptions> {
+    let list = match opts.text("list")?.as_str() {
+        "top_rated" => "movie/top_rated",
+        _ => "movie/popular",
     };
     Ok(DatasetOptions {
-        list,
-        posters: opts.boolean("posters")?.unwrap_or(true),
-        imdb_ids: opts.boolean("imdb_ids")?.unwrap_or(false),
-        popular_pages: opts.count("popular_pages")?.unwrap_or(50) as u32,
-        per_genre_pages: opts.count("per_genre_pages")?.unwrap_or(5) as u32,
-        years,
-        require_overview: opts.boolean("require_overview")?.unwrap_or(true),
-        require_poster: opts.boolean("require_poster")?.unwrap_or(true),
-        poster_size: opts.string("poster_size")?.unwrap_or_else(|| "w185".into()),
-        out_dir: PathBuf::from(
-            opts.string("out_dir")?.ok_or_else(|| {
-                Error::invalid("tmdb::build_dataset: option 'out_dir' is required")
-            })?,
-        ),
-        concurrency: opts.count("concurrency")?.unwrap_or(8),
+        list: list.to_string(),
+        posters: opts.flag("posters")?,
+        imdb_ids: opts.flag("imdb_ids")?,
+        popular_pages: opts.usize("popular_pages")? as u32,
+        per_genre_pages: opts.usize("per_genre_pages")? as u32,
+        years: if opts.given("years") {
+            opts.usizes("years")?
+                .into_iter()
+                .map(|y| y as i64)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        require_overview: opts.flag("require_overview")?,
+        require_poster: opts.flag("require_poster")?,
+        poster_size: opts.text("poster_size")?,
+        out_dir: PathBuf::from(opts.text("out_dir")?),
+        concurrency: opts.usize("concurrency")?,
     })
 }
 
@@ -218,8 +339,8 @@ pub fn summary_map(s: &crate::tmdb::dataset::Summary) -> Map {
 pub mod tmdb_module {
     use rhai::{Map, NativeCallContext};
 
-    use super::{CLIENT_KEYS, TmdbHandle};
-    use crate::api::convert::{Options, RhaiResult, located};
+    use super::TmdbHandle;
+    use crate::api::convert::{RhaiResult, located};
 
     /// A TMDB client with the credentials of the environment:
     /// `TMDB_ACCESS_TOKEN` (a v4 read access token, sent as a Bearer header)
@@ -239,18 +360,10 @@ pub mod tmdb_module {
         client_with(ctx, Map::new())
     }
 
-    /// A TMDB client with options: `api_key`, `access_token` (instead of the
-    /// environment), `base_url` (default `$TMDB_BASE_URL` or
-    /// `https://api.themoviedb.org/3`; tests and proxies), `image_base_url`
-    /// (default `$TMDB_IMAGE_BASE_URL` or `configuration()`'s),
-    /// `language` (e.g. `"en-US"`), `rate` (requests per second across all
-    /// threads, default 40), `cache_dir` (responses kept on disk by URL
-    /// without credentials: a rerun costs no requests), `timeout` (seconds,
-    /// 15), `retries` (4; for 5xx, 429, timeouts, refused connections),
-    /// `backoff` (first retry delay in seconds, 0.5, doubling, with jitter).
-    /// The key or token never appears in printed values, errors or the cache.
+    /// A TMDB client with options (below). The key or token never appears in
+    /// printed values, errors or the cache.
     ///
-    /// Errors: no credentials; a non-positive rate; an unknown option.
+    /// Errors: no credentials; a bad option.
     ///
     /// ```rhai
     /// let client = tmdb::client(#{ api_key: "not-a-real-key", base_url: "http://127.0.0.1:9", retries: 0, timeout: 1 });
@@ -259,27 +372,23 @@ pub mod tmdb_module {
     /// ```
     #[rhai_fn(name = "client", return_raw)]
     pub fn client_with(ctx: NativeCallContext, options: Map) -> RhaiResult<TmdbHandle> {
-        located(&ctx, || {
-            super::client(&Options::new("tmdb::client", options, CLIENT_KEYS)?)
-        })
+        located(&ctx, || super::client(&super::CLIENT.parse(options)?))
     }
 
-    /// The seed's dataset, as a resumable job: `popular_pages` (50) pages of
-    /// popular movies (`list: "top_rated"` for top-rated ones), then `per_genre_pages` (5) `discover` pages per genre
-    /// (per year of `years` when given), de-duplicated by id; movies without
-    /// an overview (`require_overview`, true) or a poster (`require_poster`,
-    /// true; also when its download fails) dropped and counted; posters
-    /// (`poster_size`, "w185") downloaded `concurrency` (8) at a time into
-    /// `out_dir/posters`; and `out_dir/movies.csv` written in shared/data's
-    /// format with a 60/10/30 train/dev/test split stratified on genres, so
-    /// every other script runs on it (`posters: false` for a text-only set
-    /// like shared/data's tmdb-text; `imdb_ids: true` fills the `imdb_id`
-    /// column, one request per movie, for `imdb::compare`). Progress is saved after each page: a
-    /// run that was killed or failed, run again, fetches only what is missing.
+    /// The seed's dataset, as a resumable job: `popular_pages` pages of
+    /// popular (or top-rated) movies, then `per_genre_pages` `discover` pages
+    /// per genre (per year of `years` when given), de-duplicated by id;
+    /// movies without an overview or a poster dropped and counted; posters
+    /// downloaded into `out_dir/posters`; and `out_dir/movies.csv` written in
+    /// shared/data's format with a 60/10/30 train/dev/test split stratified
+    /// on genres, so every other script runs on it. Progress is saved after
+    /// each page: a run that was killed or failed, run again, fetches only
+    /// what is missing.
     /// Returns `movies`, `seen`, `dropped_no_overview`, `dropped_no_poster`,
     /// `poster_failures`, `csv`.
     ///
-    /// Errors: no `out_dir`; TMDB errors (after retries); Ctrl-C (progress kept).
+    /// Errors: a bad option (no `out_dir`, say); TMDB errors (after retries);
+    /// Ctrl-C (progress kept).
     ///
     /// ```rhai
     /// let client = tmdb::client(#{ api_key: "k", base_url: "http://127.0.0.1:9", retries: 0, timeout: 1 });
@@ -296,21 +405,7 @@ pub mod tmdb_module {
         options: Map,
     ) -> RhaiResult<Map> {
         located(&ctx, || {
-            let keys = [
-                "popular_pages",
-                "per_genre_pages",
-                "years",
-                "require_overview",
-                "require_poster",
-                "poster_size",
-                "out_dir",
-                "concurrency",
-                "list",
-                "posters",
-                "imdb_ids",
-            ];
-            let opts =
-                super::dataset_options(&Options::new("tmdb::build_dataset", options, &keys)?)?;
+            let opts = super::dataset_options(&super::BUILD_DATASET.parse(options)?)?;
             let bar = std::sync::Mutex::new(crate::progress::Progress::new("tmdb", 0, "step"));
             let summary = crate::tmdb::dataset::build(&client.0, &opts, &|note| {
                 bar.lock().unwrap_or_else(|p| p.into_inner()).note(note)
@@ -415,11 +510,13 @@ pub mod tmdb_methods {
         Ok(to_dynamic(c.0.search(title, None)?)?)
     }
 
-    /// `GET /search/movie` for a title with options: `year`.
+    /// `GET /search/movie` for a title with options (below).
+    ///
+    /// Errors: a bad option; TMDB errors.
     #[rhai_fn(global, name = "search", return_raw, pure)]
     pub fn search_with(c: &mut TmdbHandle, title: &str, options: Map) -> RhaiResult<Dynamic> {
-        let opts = crate::api::convert::Options::new("search", options, &["year"])?;
-        let year = opts.count("year")?.map(|y| y as i64);
+        let opts = super::SEARCH.parse(options)?;
+        let year = opts.opt_int("year")?;
         Ok(to_dynamic(c.0.search(title, year)?)?)
     }
 
@@ -430,24 +527,15 @@ pub mod tmdb_methods {
     }
 
     /// Downloads posters of TMDB results (maps with `id`, `poster_path`) or
-    /// of `Movies` (looked up by id) to `dir/<id>.jpg`: options `dir`
-    /// (required), `size` ("w185", checked against `configuration()`),
-    /// `concurrency` (8, all under the client's rate). Existing files are
-    /// skipped; writes are atomic. Returns `downloaded`, `skipped`, `failed`
+    /// of `Movies` (looked up by id) to `dir/<id>.jpg` (options below).
+    /// Existing files are skipped; writes are atomic. Returns `downloaded`, `skipped`, `failed`
     /// (id and error of each); failures are also printed.
     #[rhai_fn(global, name = "download_posters", return_raw, pure)]
     pub fn download_posters(c: &mut TmdbHandle, items: Dynamic, options: Map) -> RhaiResult<Map> {
-        let opts = crate::api::convert::Options::new(
-            "download_posters",
-            options,
-            &["size", "dir", "concurrency"],
-        )?;
-        let dir = opts
-            .string("dir")?
-            .ok_or_else(|| crate::Error::invalid("download_posters: option 'dir' is required"))?;
+        let opts = super::DOWNLOAD_POSTERS.parse(options)?;
+        let dir = opts.text("dir")?;
         let wanted = super::poster_paths(&c.0, &items)?;
-        let base =
-            c.0.poster_base(opts.string("size")?.as_deref().unwrap_or("w185"))?;
+        let base = c.0.poster_base(&opts.text("size")?)?;
         let bar = std::sync::Mutex::new(crate::progress::Progress::new(
             "posters",
             wanted.len(),
@@ -457,7 +545,7 @@ pub mod tmdb_methods {
             &wanted,
             &base,
             std::path::Path::new(&dir),
-            opts.count("concurrency")?.unwrap_or(8),
+            opts.usize("concurrency")?,
             &|done, _| {
                 bar.lock()
                     .unwrap_or_else(|p| p.into_inner())

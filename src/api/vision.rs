@@ -6,7 +6,8 @@ use std::rc::Rc;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
-use crate::api::convert::{Options, type_of};
+use crate::api::convert::type_of;
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
 use crate::data::Movies;
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
@@ -17,30 +18,70 @@ use crate::vision::preprocess::{Normalize, Resize};
 #[derive(Clone)]
 pub struct BackboneHandle(pub Rc<Backbone>);
 
+pub static BACKBONE: Schema = Schema::new(
+    "vision::backbone",
+    &[&[
+        Opt::new(
+            "output",
+            Kind::Choice(&["features", "avg", "logits", "conv", "fc2"]),
+            D::Described("\"features\" for mobilenet_v2, \"conv\" for vgg16"),
+            "mobilenet_v2: features (1,280 pooled) or logits (1,000 ImageNet classes); vgg16: conv (25,088), avg (512 channel means) or fc2 (4,096, needs the classifier weights)",
+        ),
+        Opt::new(
+            "resize",
+            Kind::Choice(&["stretch", "shorter_side_crop"]),
+            D::Described("the network's own"),
+            "how posters reach the input size",
+        ),
+        Opt::new(
+            "preprocess",
+            Kind::Choice(&["torch", "caffe"]),
+            D::Described("the network's own"),
+            "caffe is Keras' VGG16: BGR, mean subtracted, for weights converted from Caffe",
+        ),
+    ]],
+);
+
+pub static EXTRACT: Schema = Schema::new(
+    "Backbone.extract",
+    &[&[
+        Opt::new(
+            "batch",
+            Kind::Int(Bounds::POSITIVE_INT),
+            D::Int(8),
+            "images a core takes at a time",
+        ),
+        Opt::new(
+            "cache",
+            Kind::Text,
+            D::None,
+            "a .safetensors path keeping the rows by key; a rerun computes only what is missing",
+        ),
+        Opt::new(
+            "on_error",
+            Kind::Choice(&["skip", "zero"]),
+            D::Text("skip"),
+            "an unreadable image is left out (skip) or kept as a row of zeros (zero); each one is reported",
+        ),
+    ]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&BACKBONE, &EXTRACT];
+
 fn open(name: &str, weights: &str, options: Map) -> Result<BackboneHandle> {
-    let opts = Options::new(
-        "vision::backbone",
-        options,
-        &["output", "resize", "preprocess"],
-    )?;
-    let output = match opts.string("output")?.as_deref() {
-        None => None,
-        Some("features") | Some("avg") => Some(Output::Features),
-        Some("logits") => Some(Output::Logits),
-        Some("conv") => Some(Output::Conv),
-        Some("fc2") => Some(Output::Fc2),
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "vision::backbone: output must be \"features\"/\"avg\", \"logits\" (mobilenet_v2), \"conv\" or \"fc2\" (vgg16), got \"{other}\""
-            )));
-        }
-    };
+    let opts = BACKBONE.parse(options)?;
+    let output = opts.opt_text("output")?.map(|o| match o.as_str() {
+        "logits" => Output::Logits,
+        "conv" => Output::Conv,
+        "fc2" => Output::Fc2,
+        _ => Output::Features,
+    });
     let resize = opts
-        .string("resize")?
+        .opt_text("resize")?
         .map(|r| Resize::parse(&r))
         .transpose()?;
     let normalize = opts
-        .string("preprocess")?
+        .opt_text("preprocess")?
         .map(|p| Normalize::parse(&p))
         .transpose()?;
     Ok(BackboneHandle(Rc::new(Backbone::open(
@@ -80,22 +121,17 @@ fn items(images: &Dynamic) -> Result<Vec<(String, PathBuf)>> {
 }
 
 fn extract_with(backbone: &Backbone, images: &Dynamic, options: Map) -> Result<Matrix> {
-    let opts = Options::new("extract", options, &["batch", "cache", "on_error"])?;
-    let on_error = match opts.string("on_error")?.as_deref() {
-        None | Some("skip") => OnError::Skip,
-        Some("zero") => OnError::Zero,
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "extract: on_error must be \"skip\" or \"zero\", got \"{other}\""
-            )));
-        }
+    let opts = EXTRACT.parse(options)?;
+    let on_error = match opts.text("on_error")?.as_str() {
+        "zero" => OnError::Zero,
+        _ => OnError::Skip,
     };
     let items = items(images)?;
-    let cache = opts.string("cache")?.map(PathBuf::from);
+    let cache = opts.opt_text("cache")?.map(PathBuf::from);
     let mut bar = crate::progress::Progress::new(backbone.name.clone(), items.len(), "img");
     let result = backbone.extract(
         &items,
-        opts.count("batch")?.unwrap_or(8),
+        opts.usize("batch")?,
         cache.as_deref(),
         on_error,
         |done, _total| bar.update(done, ""),
@@ -146,15 +182,10 @@ pub mod vision_module {
         located(&ctx, || super::open(name, weights, Map::new()))
     }
 
-    /// A network with options: `output` — for mobilenet_v2 `"features"` (the
-    /// default) or `"logits"` (the 1,000 ImageNet classes); for vgg16
-    /// `"conv"` (25,088, the default), `"avg"` (512 channel means) or `"fc2"`
-    /// (4,096, needs the classifier weights); `resize` — `"stretch"` or
-    /// `"shorter_side_crop"`; `preprocess` — `"torch"` or `"caffe"` (Keras'
-    /// VGG16: BGR, mean subtracted, for weights converted from Caffe).
+    /// A network with options (below).
     ///
-    /// Errors: as `vision::backbone(name, weights)`, plus an unknown option
-    /// or value, or an output the weights cannot give.
+    /// Errors: as `vision::backbone(name, weights)`, plus a bad option, or an
+    /// output the weights cannot give.
     ///
     /// ```rhai
     /// let net = vision::backbone("mobilenet_v2", DATA_DIR + "/../models/mobilenet_v2-b0353104.pth", #{ output: "logits", resize: "stretch" });
@@ -188,10 +219,6 @@ pub mod vision_methods {
     /// `.safetensors` file keeps the rows by key: a rerun computes only what
     /// is missing, and an interrupted run resumes where it stopped.
     ///
-    /// Arguments: `options` — `batch` (images a core takes at a time, 8), `cache` (a .safetensors path),
-    /// `on_error` (`"skip"`: leave unreadable images out, the default, or
-    /// `"zero"`: keep a row of zeros); each unreadable image is reported.
-    ///
     /// Errors: a movie without a poster path; a cache made by another
     /// network or output; Ctrl-C (what was done so far stays in the cache).
     #[rhai_fn(global, name = "extract", return_raw, pure)]
@@ -199,7 +226,9 @@ pub mod vision_methods {
         Ok(super::extract_with(&net.0, &images, Map::new())?)
     }
 
-    /// `extract` with options.
+    /// `extract` with options (below).
+    ///
+    /// Errors: as `extract(images)`, plus a bad option.
     #[rhai_fn(global, name = "extract", return_raw, pure)]
     pub fn extract_with_options(
         net: &mut BackboneHandle,

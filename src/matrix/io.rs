@@ -29,6 +29,57 @@ fn tensor_error(path: &Path, err: impl std::fmt::Display) -> Error {
     Error::file(path, format!("not a valid safetensors file: {err}"))
 }
 
+/// Says plainly when `bytes` cannot be a whole safetensors file: too short
+/// for its header, or shorter than its header promises (a copy cut short),
+/// instead of the parser's detail. Every safetensors reader calls it first.
+pub fn check_safetensors_size(path: &Path, bytes: &[u8]) -> Result<()> {
+    let size = bytes.len();
+    let not_format = |why: String| {
+        Error::file(
+            path,
+            format!("not a safetensors file ({size} bytes): {why}"),
+        )
+    };
+    let Some(head) = bytes.get(..8) else {
+        return Err(not_format(
+            "a safetensors file starts with an 8-byte header length".into(),
+        ));
+    };
+    let header_len = u64::from_le_bytes(head.try_into().unwrap_or_default());
+    if header_len > 100 << 20 {
+        return Err(not_format(format!(
+            "its first 8 bytes give a header of {header_len} bytes"
+        )));
+    }
+    let header_end = 8 + header_len as usize;
+    if size < header_end {
+        return Err(Error::file(
+            path,
+            format!("truncated: {size} bytes, but its header alone promises {header_end}"),
+        ));
+    }
+    let Ok(header) = serde_json::from_slice::<serde_json::Value>(&bytes[8..header_end]) else {
+        return Err(not_format("its header is not JSON".into()));
+    };
+    let data_end = header
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0) as usize;
+    if size < header_end + data_end {
+        return Err(Error::file(
+            path,
+            format!(
+                "truncated: {size} bytes, but its header promises {}",
+                header_end + data_end
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn le_bytes<T: Copy>(values: &[T], to_bytes: impl Fn(T) -> Vec<u8>) -> Vec<u8> {
     values.iter().flat_map(|&v| to_bytes(v)).collect()
 }

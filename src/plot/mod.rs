@@ -25,6 +25,9 @@ fn register_font() {
 }
 
 /// Colour maps as anchor colours, interpolated linearly (matplotlib's values).
+/// The names [`colormap`] knows.
+pub const COLORMAPS: &[&str] = &["viridis", "blues", "magma", "greys"];
+
 pub fn colormap(name: &str) -> Result<&'static [(u8, u8, u8)]> {
     const VIRIDIS: &[(u8, u8, u8)] = &[
         (68, 1, 84),

@@ -5,6 +5,7 @@
 pub mod count;
 pub mod tfidf;
 pub mod tokenize;
+pub mod vectors;
 
 use std::path::Path;
 

@@ -17,24 +17,24 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// The maximal runs of word characters of `text`: `re.findall(r"\w+", text)`.
+pub fn word_runs(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let start = rest.find(is_word_char)?;
+        let after = &rest[start..];
+        let len = after
+            .find(|c: char| !is_word_char(c))
+            .unwrap_or(after.len());
+        rest = &after[len..];
+        Some(&after[..len])
+    })
+}
+
 /// The tokens of `text`: maximal runs of word characters, at least two long.
 /// Equivalent to `re.findall(r"(?u)\b\w\w+\b", text)`.
 pub fn tokens(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        loop {
-            let start = rest.find(is_word_char)?;
-            let after = &rest[start..];
-            let len = after
-                .find(|c: char| !is_word_char(c))
-                .unwrap_or(after.len());
-            let token = &after[..len];
-            rest = &after[len..];
-            if token.chars().nth(1).is_some() {
-                return Some(token);
-            }
-        }
-    })
+    word_runs(text).filter(|t| t.chars().nth(1).is_some())
 }
 
 /// How documents become terms.

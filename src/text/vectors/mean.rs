@@ -1,0 +1,223 @@
+//! The mean word vector of each document (the report's section 5): the
+//! seed's tokens (`\w+`, lower-cased, English stop words left out), each
+//! looked up, the found vectors averaged; optionally weighted by a fitted
+//! tf-idf's idf. Documents in parallel, rows in input order.
+
+use ahash::AHashSet;
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use super::WordVectors;
+use crate::error::{Error, Result};
+use crate::text::tokenize::{tokens, word_runs};
+
+/// How documents become tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenPattern {
+    /// `\w+`: every run of word characters (the seed's).
+    WordRuns,
+    /// `(?u)\b\w\w+\b`: runs of two or more (scikit-learn's vectorizers).
+    Sklearn,
+}
+
+impl TokenPattern {
+    pub const NAMES: &'static [&'static str] = &["\\w+", "(?u)\\b\\w\\w+\\b"];
+
+    pub fn parse(pattern: &str) -> Result<TokenPattern> {
+        match pattern {
+            "\\w+" => Ok(TokenPattern::WordRuns),
+            "(?u)\\b\\w\\w+\\b" | "\\b\\w\\w+\\b" => Ok(TokenPattern::Sklearn),
+            other => Err(Error::invalid(format!(
+                "token_pattern {other:?} is not supported; use \"\\\\w+\" or \"(?u)\\\\b\\\\w\\\\w+\\\\b\""
+            ))),
+        }
+    }
+}
+
+/// What a document with no known word becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnEmpty {
+    /// Left out of the matrix (the seed's choice); its index is reported.
+    Drop,
+    /// A row of zeros (the reference's choice).
+    Zero,
+    /// The whole call fails, naming the document.
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub struct MeanOptions {
+    pub pattern: TokenPattern,
+    pub stop_words: Option<AHashSet<String>>,
+    pub lowercase: bool,
+    pub on_empty: OnEmpty,
+}
+
+/// Mean vectors with what was found.
+#[derive(Clone, Debug)]
+pub struct Means {
+    /// One row per kept document, in input order.
+    pub values: Array2<f32>,
+    /// Input positions of the rows of `values`.
+    pub kept: Vec<usize>,
+    /// Input positions of documents without a known word.
+    pub empty: Vec<usize>,
+    /// Tokens left after stop words, and how many of them had a vector.
+    pub tokens: usize,
+    pub known: usize,
+}
+
+/// The idf of a term, for weighting; `None` leaves a word unweighted.
+pub type Weight<'a> = &'a (dyn Fn(&str) -> Option<f64> + Sync);
+
+/// Sum of the vectors of `doc`'s known tokens and their total weight, with
+/// token counts.
+fn document(
+    wv: &WordVectors,
+    doc: &str,
+    opts: &MeanOptions,
+    weight: Option<Weight>,
+) -> (Vec<f64>, f64, usize, usize) {
+    let lowered;
+    let text = if opts.lowercase {
+        lowered = doc.to_lowercase();
+        lowered.as_str()
+    } else {
+        doc
+    };
+    let mut sum = vec![0.0f64; wv.dim()];
+    let (mut total, mut n_tokens, mut n_known) = (0.0, 0, 0);
+    let mut add = |token: &str| {
+        if opts.stop_words.as_ref().is_some_and(|s| s.contains(token)) {
+            return;
+        }
+        n_tokens += 1;
+        if let Some(row) = wv.row(token) {
+            n_known += 1;
+            let w = weight.and_then(|f| f(token)).unwrap_or(1.0);
+            total += w;
+            for (s, v) in sum.iter_mut().zip(wv.values().row(row)) {
+                *s += w * f64::from(*v);
+            }
+        }
+    };
+    match opts.pattern {
+        TokenPattern::WordRuns => word_runs(text).for_each(&mut add),
+        TokenPattern::Sklearn => tokens(text).for_each(&mut add),
+    }
+    (sum, total, n_tokens, n_known)
+}
+
+/// The mean vector of every document. `weight` gives each known word's
+/// weight (an idf), 1 where it gives none.
+pub fn mean(
+    wv: &WordVectors,
+    docs: &[&str],
+    opts: &MeanOptions,
+    weight: Option<Weight>,
+) -> Result<Means> {
+    let rows: Vec<(Vec<f64>, f64, usize, usize)> = docs
+        .par_iter()
+        .map(|d| document(wv, d, opts, weight))
+        .collect();
+    let empty: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.1 <= 0.0)
+        .map(|(i, _)| i)
+        .collect();
+    if opts.on_empty == OnEmpty::Error
+        && let Some(&i) = empty.first()
+    {
+        return Err(Error::invalid(format!(
+            "mean: document {i} has no word with a vector ({} of {} documents have none): {:?}; use on_empty: \"drop\" or \"zero\"",
+            empty.len(),
+            docs.len(),
+            preview(docs[i])
+        )));
+    }
+    let kept: Vec<usize> = match opts.on_empty {
+        OnEmpty::Drop => (0..docs.len()).filter(|i| rows[*i].1 > 0.0).collect(),
+        _ => (0..docs.len()).collect(),
+    };
+    let dim = wv.dim();
+    let mut values = Array2::<f32>::zeros((kept.len(), dim));
+    for (out, &i) in values.outer_iter_mut().zip(&kept) {
+        let (sum, total, _, _) = &rows[i];
+        if *total > 0.0 {
+            for (o, s) in out.into_iter().zip(sum) {
+                *o = (s / total) as f32;
+            }
+        }
+    }
+    Ok(Means {
+        values,
+        kept,
+        empty,
+        tokens: rows.iter().map(|r| r.2).sum(),
+        known: rows.iter().map(|r| r.3).sum(),
+    })
+}
+
+fn preview(doc: &str) -> String {
+    let short: String = doc.chars().take(60).collect();
+    if short.len() < doc.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tokenize::english_stop_words;
+
+    /// The reference's `glove_mean` (shared/bench/python_reference) on these
+    /// vectors:
+    /// ```python
+    /// vocab = {"cat": 0, "sat": 1, "mat": 2}; vecs = np.array([[1,0],[0,2],[4,4]], np.float32)
+    /// glove_mean(["The cat sat on the mat.", "The end", "CAT!"], vocab, vecs, set(ENGLISH_STOP_WORDS))
+    /// # X = [[1.6667, 2.0], [0, 0], [1, 0]], docs_without_known_token 1, token_coverage 4/5
+    /// ```
+    #[test]
+    fn means_follow_the_reference_and_report_empty_documents() {
+        let wv = WordVectors::from_rows(
+            vec!["cat".into(), "sat".into(), "mat".into()],
+            ndarray::array![[1.0f32, 0.0], [0.0, 2.0], [4.0, 4.0]],
+        )
+        .unwrap();
+        let docs = ["The cat sat on the mat.", "The end", "CAT!"];
+        let mut opts = MeanOptions {
+            pattern: TokenPattern::WordRuns,
+            stop_words: Some(english_stop_words()),
+            lowercase: true,
+            on_empty: OnEmpty::Zero,
+        };
+        let m = mean(&wv, &docs, &opts, None).unwrap();
+        assert!((m.values[[0, 0]] - 5.0 / 3.0).abs() < 1e-6);
+        assert_eq!(m.values[[0, 1]], 2.0);
+        assert_eq!(m.values.row(1).to_vec(), vec![0.0, 0.0]);
+        assert_eq!(m.values.row(2).to_vec(), vec![1.0, 0.0]);
+        assert_eq!((m.empty.clone(), m.tokens, m.known), (vec![1], 5, 4));
+        opts.on_empty = OnEmpty::Drop;
+        let m = mean(&wv, &docs, &opts, None).unwrap();
+        assert_eq!(m.kept, vec![0, 2]);
+        assert_eq!(m.values.nrows(), 2);
+        opts.on_empty = OnEmpty::Error;
+        let e = mean(&wv, &docs, &opts, None).unwrap_err().to_string();
+        assert!(
+            e.contains("document 1 has no word with a vector (1 of 3"),
+            "{e}"
+        );
+        // Weighted: cat 1, sat 3, mat 0 → (1·[1,0] + 3·[0,2] + 0) / 4.
+        opts.on_empty = OnEmpty::Zero;
+        let w = |t: &str| match t {
+            "sat" => Some(3.0),
+            "mat" => Some(0.0),
+            _ => None,
+        };
+        let m = mean(&wv, &docs[..1], &opts, Some(&w)).unwrap();
+        assert_eq!(m.values.row(0).to_vec(), vec![0.25, 1.5]);
+    }
+}

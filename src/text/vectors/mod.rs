@@ -1,0 +1,325 @@
+//! Pretrained word vectors (word2vec, fastText, GloVe): one f32 matrix and a
+//! word → row map, the neighbour queries gensim users know (cosine
+//! `most_similar`, `similarity`, analogies), and the mean vector of each
+//! document (the report's section 5).
+
+pub mod mean;
+pub mod native;
+pub mod read;
+
+use std::sync::OnceLock;
+
+use ahash::AHashMap;
+use ndarray::{Array1, Array2, ArrayView1};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+pub use read::{Format, ReadOptions, ReadReport, UnicodeErrors};
+
+#[derive(Debug)]
+pub struct WordVectors {
+    words: Vec<String>,
+    index: AHashMap<String, u32>,
+    values: Array2<f32>,
+    /// Row norms, computed at the first similarity query.
+    norms: OnceLock<Vec<f32>>,
+}
+
+impl WordVectors {
+    /// `values` holds `words.len()` rows of `dim`, row-major; `index` maps
+    /// each word to its row.
+    pub fn new(
+        words: Vec<String>,
+        index: AHashMap<String, u32>,
+        values: Vec<f32>,
+        dim: usize,
+    ) -> Result<WordVectors> {
+        let values = Array2::from_shape_vec((words.len(), dim), values).map_err(|e| {
+            Error::invalid(format!("internal: word vectors of the wrong size: {e}"))
+        })?;
+        Ok(WordVectors {
+            words,
+            index,
+            values,
+            norms: OnceLock::new(),
+        })
+    }
+
+    /// From words and their rows (words must be distinct).
+    pub fn from_rows(words: Vec<String>, values: Array2<f32>) -> Result<WordVectors> {
+        let mut index = AHashMap::with_capacity(words.len());
+        for (i, w) in words.iter().enumerate() {
+            if index.insert(w.clone(), i as u32).is_some() {
+                return Err(Error::invalid(format!("the word '{w}' is there twice")));
+            }
+        }
+        if values.nrows() != words.len() {
+            return Err(Error::invalid(format!(
+                "{} words for {} vectors",
+                words.len(),
+                values.nrows()
+            )));
+        }
+        Ok(WordVectors {
+            words,
+            index,
+            values,
+            norms: OnceLock::new(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.values.ncols()
+    }
+
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    pub fn values(&self) -> &Array2<f32> {
+        &self.values
+    }
+
+    pub fn row(&self, word: &str) -> Option<usize> {
+        self.index.get(word).map(|&i| i as usize)
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.index.contains_key(word)
+    }
+
+    /// The vector of `word`; an error says it is unknown (and suggests the
+    /// lower-cased form where that is known).
+    pub fn get(&self, word: &str) -> Result<ArrayView1<'_, f32>> {
+        self.row(word)
+            .map(|i| self.values.row(i))
+            .ok_or_else(|| self.unknown(word))
+    }
+
+    fn unknown(&self, word: &str) -> Error {
+        let lower = word.to_lowercase();
+        let hint = if lower != word && self.contains(&lower) {
+            format!(" ('{lower}' is)")
+        } else {
+            String::new()
+        };
+        Error::invalid(format!(
+            "'{word}' is not in these {} word vectors{hint}",
+            self.len()
+        ))
+    }
+
+    /// The first `n` words (the most frequent, in the usual files).
+    pub fn first(&self, n: usize) -> WordVectors {
+        let n = n.min(self.len());
+        let words = self.words[..n].to_vec();
+        let index = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i as u32))
+            .collect();
+        WordVectors {
+            words,
+            index,
+            values: self.values.slice(ndarray::s![..n, ..]).to_owned(),
+            norms: OnceLock::new(),
+        }
+    }
+
+    /// Every word lower-cased; where two become one, the earlier row stays.
+    pub fn lowercased(&self) -> WordVectors {
+        let mut words = Vec::new();
+        let mut index = AHashMap::new();
+        let mut rows = Vec::new();
+        for (i, w) in self.words.iter().enumerate() {
+            let lower = w.to_lowercase();
+            if !index.contains_key(&lower) {
+                index.insert(lower.clone(), words.len() as u32);
+                words.push(lower);
+                rows.push(i);
+            }
+        }
+        let values = self.values.select(ndarray::Axis(0), &rows);
+        WordVectors {
+            words,
+            index,
+            values,
+            norms: OnceLock::new(),
+        }
+    }
+
+    fn norms(&self) -> &[f32] {
+        self.norms.get_or_init(|| {
+            self.values
+                .outer_iter()
+                .into_par_iter()
+                .map(|r| r.dot(&r).sqrt())
+                .collect()
+        })
+    }
+
+    fn unit(&self, word: &str) -> Result<Array1<f32>> {
+        let i = self.row(word).ok_or_else(|| self.unknown(word))?;
+        let n = self.norms()[i];
+        Ok(self
+            .values
+            .row(i)
+            .mapv(|v| if n > 0.0 { v / n } else { 0.0 }))
+    }
+
+    /// Cosine similarity of two words (gensim's `similarity`).
+    pub fn similarity(&self, a: &str, b: &str) -> Result<f32> {
+        Ok(self.unit(a)?.dot(&self.unit(b)?))
+    }
+
+    /// The `n` words nearest to `positive − negative` by cosine, gensim's
+    /// `most_similar`: the mean of the words' unit vectors (and of raw
+    /// `vectors`, weighted +1), normalised; the query words left out.
+    pub fn most_similar(
+        &self,
+        positive: &[&str],
+        negative: &[&str],
+        vectors: &[ArrayView1<'_, f32>],
+        n: usize,
+    ) -> Result<Vec<(String, f32)>> {
+        let dim = self.dim();
+        let mut mean = Array1::<f32>::zeros(dim);
+        let mut terms = 0usize;
+        for w in positive {
+            mean += &self.unit(w)?;
+            terms += 1;
+        }
+        for w in negative {
+            mean -= &self.unit(w)?;
+            terms += 1;
+        }
+        for v in vectors {
+            if v.len() != dim {
+                return Err(Error::invalid(format!(
+                    "most_similar: a vector of {} values for {dim}-dimensional word vectors",
+                    v.len()
+                )));
+            }
+            if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::invalid(format!(
+                    "most_similar: the query vector's value {j} is {}",
+                    v[j]
+                )));
+            }
+            mean += v;
+            terms += 1;
+        }
+        if terms == 0 {
+            return Err(Error::invalid(
+                "most_similar: no word or vector to compare with",
+            ));
+        }
+        mean /= terms as f32;
+        let norm = mean.dot(&mean).sqrt();
+        if norm == 0.0 {
+            return Err(Error::invalid(
+                "most_similar: the query is the zero vector; cosine similarity is undefined",
+            ));
+        }
+        mean /= norm;
+        let norms = self.norms();
+        let sims: Vec<f32> = self
+            .values
+            .outer_iter()
+            .into_par_iter()
+            .zip(norms.par_iter())
+            .map(|(r, &n)| if n > 0.0 { r.dot(&mean) / n } else { 0.0 })
+            .collect();
+        let excluded: Vec<usize> = positive
+            .iter()
+            .chain(negative)
+            .filter_map(|w| self.row(w))
+            .collect();
+        let mut order: Vec<usize> = (0..sims.len()).filter(|i| !excluded.contains(i)).collect();
+        let take = n.min(order.len());
+        // Highest first; ties keep the earlier (more frequent) word, as gensim.
+        let by = |a: &usize, b: &usize| sims[*b].total_cmp(&sims[*a]).then(a.cmp(b));
+        if take < order.len() && take > 0 {
+            order.select_nth_unstable_by(take - 1, by);
+        }
+        order.truncate(take);
+        order.sort_by(by);
+        Ok(order
+            .into_iter()
+            .map(|i| (self.words[i].clone(), sims[i]))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> WordVectors {
+        WordVectors::from_rows(
+            vec![
+                "king".into(),
+                "queen".into(),
+                "man".into(),
+                "woman".into(),
+                "Apple".into(),
+            ],
+            ndarray::array![
+                [0.9, 0.8, 0.1],
+                [0.9, 0.1, 0.8],
+                [0.1, 0.9, 0.1],
+                [0.1, 0.1, 0.9],
+                [-1.0, 0.0, 0.0]
+            ],
+        )
+        .unwrap()
+    }
+
+    /// gensim 4.4.0:
+    /// ```python
+    /// V = np.array([[.9,.8,.1],[.9,.1,.8],[.1,.9,.1],[.1,.1,.9],[-1,0,0]], np.float32)
+    /// kv = KeyedVectors(3); kv.add_vectors(['king','queen','man','woman','Apple'], V)
+    /// kv.most_similar(positive=['queen','man'], negative=['woman'], topn=2)
+    /// # [('king', 0.9500254988670349), ('Apple', -0.6032088398933411)]
+    /// kv.similarity('king', 'queen')   # 0.66438353
+    /// ```
+    #[test]
+    fn queries_follow_gensim() {
+        let wv = small();
+        assert!((wv.similarity("king", "queen").unwrap() - 0.66438353).abs() < 1e-6);
+        let got = wv
+            .most_similar(&["queen", "man"], &["woman"], &[], 2)
+            .unwrap();
+        assert_eq!(got[0].0, "king");
+        assert!((got[0].1 - 0.9500255).abs() < 1e-6, "{got:?}");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].0, "Apple");
+        assert!((got[1].1 + 0.60320884).abs() < 1e-6, "{got:?}");
+        let e = wv.get("apple").unwrap_err().to_string();
+        assert!(e.contains("'apple' is not in these 5 word vectors"), "{e}");
+        let e = wv.get("KING").unwrap_err().to_string();
+        assert!(e.contains("('king' is)"), "{e}");
+    }
+
+    #[test]
+    fn lowercasing_keeps_the_first_of_merged_words_and_first_keeps_the_top() {
+        let wv = WordVectors::from_rows(
+            vec!["The".into(), "the".into(), "cat".into()],
+            ndarray::array![[1.0f32], [2.0], [3.0]],
+        )
+        .unwrap()
+        .lowercased();
+        assert_eq!(wv.words(), ["the", "cat"]);
+        assert_eq!(wv.get("the").unwrap()[0], 1.0);
+        assert_eq!(wv.first(1).words(), ["the"]);
+    }
+}
