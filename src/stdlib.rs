@@ -5,6 +5,7 @@
 pub const MODULES: &[(&str, &str)] = &[
     ("std/table", include_str!("../stdlib/table.rhai")),
     ("std/explore", include_str!("../stdlib/explore.rhai")),
+    ("std/eval", include_str!("../stdlib/eval.rhai")),
 ];
 
 /// The source of stdlib module `path` (`std/table`, `.rhai` optional).

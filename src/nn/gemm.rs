@@ -40,7 +40,7 @@ pub fn matmul_into(
         return;
     }
     // Small products are faster on one thread than split across the pool.
-    let parallelism = if m * n * k < 1 << 18 || SERIAL.with(|s| s.get()) {
+    let parallelism = if m * n * k < 1 << 22 || SERIAL.with(|s| s.get()) {
         Parallelism::None
     } else {
         Parallelism::Rayon(rayon::current_num_threads())

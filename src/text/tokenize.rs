@@ -18,16 +18,40 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// The maximal runs of word characters of `text`: `re.findall(r"\w+", text)`.
+/// ASCII bytes are classified without decoding (most of every overview).
 pub fn word_runs(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // (is a word character, its length in bytes) of the character at `at`.
+    let class = move |at: usize| -> (bool, usize) {
+        let b = bytes[at];
+        if b.is_ascii() {
+            (b.is_ascii_alphanumeric() || b == b'_', 1)
+        } else {
+            let c = text[at..].chars().next().unwrap_or(' ');
+            (is_word_char(c), c.len_utf8())
+        }
+    };
     std::iter::from_fn(move || {
-        let start = rest.find(is_word_char)?;
-        let after = &rest[start..];
-        let len = after
-            .find(|c: char| !is_word_char(c))
-            .unwrap_or(after.len());
-        rest = &after[len..];
-        Some(&after[..len])
+        while i < bytes.len() {
+            let (word, len) = class(i);
+            if word {
+                break;
+            }
+            i += len;
+        }
+        if i >= bytes.len() {
+            return None;
+        }
+        let start = i;
+        while i < bytes.len() {
+            let (word, len) = class(i);
+            if !word {
+                break;
+            }
+            i += len;
+        }
+        Some(&text[start..i])
     })
 }
 

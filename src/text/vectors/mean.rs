@@ -71,33 +71,45 @@ pub struct Means {
 pub type Weight<'a> = &'a (dyn Fn(&str) -> Option<f64> + Sync);
 
 /// Sum of the vectors of `doc`'s known tokens and their total weight, with
-/// token counts.
+/// token counts. `stop_rows[r]` marks the rows of stop words, so a known
+/// token costs one look-up; only unknown ones are checked against the list.
 fn document(
     wv: &WordVectors,
     doc: &str,
     opts: &MeanOptions,
+    stop_rows: &[bool],
     weight: Option<Weight>,
 ) -> (Vec<f64>, f64, usize, usize) {
     let lowered;
     let text = if opts.lowercase {
-        lowered = doc.to_lowercase();
+        // ASCII needs no Unicode tables (and gives the same result).
+        lowered = if doc.is_ascii() {
+            doc.to_ascii_lowercase()
+        } else {
+            doc.to_lowercase()
+        };
         lowered.as_str()
     } else {
         doc
     };
-    let mut sum = vec![0.0f64; wv.dim()];
+    let dim = wv.dim();
+    let values = wv.values().as_slice().unwrap_or(&[]);
+    let mut sum = vec![0.0f64; dim];
     let (mut total, mut n_tokens, mut n_known) = (0.0, 0, 0);
-    let mut add = |token: &str| {
-        if opts.stop_words.as_ref().is_some_and(|s| s.contains(token)) {
-            return;
-        }
-        n_tokens += 1;
-        if let Some(row) = wv.row(token) {
+    let mut add = |token: &str| match wv.row(token) {
+        Some(row) if stop_rows[row] => {}
+        Some(row) => {
+            n_tokens += 1;
             n_known += 1;
             let w = weight.and_then(|f| f(token)).unwrap_or(1.0);
             total += w;
-            for (s, v) in sum.iter_mut().zip(wv.values().row(row)) {
+            for (s, v) in sum.iter_mut().zip(&values[row * dim..(row + 1) * dim]) {
                 *s += w * f64::from(*v);
+            }
+        }
+        None => {
+            if !opts.stop_words.as_ref().is_some_and(|s| s.contains(token)) {
+                n_tokens += 1;
             }
         }
     };
@@ -116,9 +128,15 @@ pub fn mean(
     opts: &MeanOptions,
     weight: Option<Weight>,
 ) -> Result<Means> {
+    let mut stop_rows = vec![false; wv.len()];
+    for word in opts.stop_words.iter().flatten() {
+        if let Some(r) = wv.row(word) {
+            stop_rows[r] = true;
+        }
+    }
     let rows: Vec<(Vec<f64>, f64, usize, usize)> = docs
         .par_iter()
-        .map(|d| document(wv, d, opts, weight))
+        .map(|d| document(wv, d, opts, &stop_rows, weight))
         .collect();
     let empty: Vec<usize> = rows
         .iter()

@@ -47,7 +47,11 @@ impl WordVectors {
     }
 
     /// From words and their rows (words must be distinct).
-    pub fn from_rows(words: Vec<String>, values: Array2<f32>) -> Result<WordVectors> {
+    pub fn from_rows(words: Vec<String>, mut values: Array2<f32>) -> Result<WordVectors> {
+        // Row slices are read directly (mean vectors), so rows are contiguous.
+        if !values.is_standard_layout() {
+            values = values.as_standard_layout().to_owned();
+        }
         let mut index = AHashMap::with_capacity(words.len());
         for (i, w) in words.iter().enumerate() {
             if index.insert(w.clone(), i as u32).is_some() {
