@@ -31,7 +31,7 @@ impl Output {
 
     pub fn write_line(&self, line: &str) {
         match self {
-            Output::Stdout => println!("{line}"),
+            Output::Stdout => crate::io_util::print_line(line),
             Output::Buffer(buf) => {
                 let mut buf = buf.borrow_mut();
                 buf.push_str(line);

@@ -1,5 +1,6 @@
 //! Writing files so that an interrupted or failed write never leaves a
-//! half-written file where a good one (or none) was.
+//! half-written file where a good one (or none) was; writing to standard
+//! output and error so that a reader that has gone ends the process quietly.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -75,4 +76,51 @@ pub fn extension<'a>(path: &Path, accepted: &[&'a str]) -> Result<&'a str> {
                 ),
             )
         })
+}
+
+/// Writes `text` and a line end to standard output. When the reader has gone
+/// (`genrelab run script | head -1`), the process ends quietly with status 0,
+/// as Unix tools do, instead of failing every later write. Every writer to
+/// stdout goes through here.
+pub fn print_line(text: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        exit_on_broken_pipe(&e);
+    }
+}
+
+/// `print_line` without the line end.
+pub fn print_text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        exit_on_broken_pipe(&e);
+    }
+}
+
+fn exit_on_broken_pipe(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+}
+
+/// Makes a closed stderr (`2>&1 | head`) end the process quietly too: the
+/// standard library's `eprintln!` panics with "failed printing to stderr"
+/// when its reader has gone; that panic, and only that one, becomes a quiet
+/// exit with the status a shell gives a process ended by SIGPIPE (141), since
+/// whatever it was reporting (a warning, the final error) could not be said.
+/// Installed once by `main`.
+pub fn quiet_broken_pipes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     // SAFETY: sets a process-wide allocator option before any other thread
     // exists; mimalloc documents options as settable at any time.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    genrelab::io_util::quiet_broken_pipes();
     let cli = Cli::parse();
     let config = EngineConfig::default();
     match cli.command {
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
             let all = docs::collect(session.engine());
             match docs::markdown(&all, module.as_deref()) {
                 Ok(text) => {
-                    print!("{text}");
+                    genrelab::io_util::print_text(&text);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -187,7 +187,7 @@ fn handle(session: &mut Session, docs: &[FunctionDoc], input: &str, name: &str) 
     match session.eval(input, name) {
         Ok(value) => {
             if let Some(text) = session.display(&value) {
-                println!("{text}");
+                crate::io_util::print_line(text);
             }
             Outcome::Continue
         }
@@ -205,7 +205,7 @@ fn command_line(session: &mut Session, docs: &[FunctionDoc], command: &str) -> O
     match verb {
         "q" | "quit" | "exit" => return Outcome::Quit,
         "h" | "help" => match docs::help(docs, if arg.is_empty() { "help" } else { arg }) {
-            Ok(text) => println!("{}", text.0),
+            Ok(text) => crate::io_util::print_line(text.0),
             Err(e) => {
                 eprintln!("{e}");
                 return Outcome::Failed;
@@ -224,22 +224,22 @@ fn command_line(session: &mut Session, docs: &[FunctionDoc], command: &str) -> O
                 return Outcome::Failed;
             }
             for d in shown {
-                println!("{:<60} {}", d.signature, d.summary());
+                crate::io_util::print_line(format_args!("{:<60} {}", d.signature, d.summary()));
             }
             if arg.is_empty() {
                 for f in session.script_functions() {
-                    println!("{f:<60} (defined in this session)");
+                    crate::io_util::print_line(format_args!("{f:<60} (defined in this session)"));
                 }
             }
         }
         "vars" => {
             for (name, typ) in session.variables() {
-                println!("{name}: {typ}");
+                crate::io_util::print_line(format_args!("{name}: {typ}"));
             }
         }
         "reset" => {
             session.reset();
-            println!("session reset: variables, functions and imports cleared");
+            crate::io_util::print_line("session reset: variables, functions and imports cleared");
         }
         _ => {
             eprintln!("unknown command ':{verb}'; commands: {COMMANDS}");
@@ -323,10 +323,10 @@ fn interactive(session: &mut Session, docs: &[FunctionDoc]) -> i32 {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    println!(
+    crate::io_util::print_line(format_args!(
         "genrelab {} — Rhai workbench for movie genres. help(\"help\") or :help; Tab completes; Ctrl-D exits.",
         env!("CARGO_PKG_VERSION")
-    );
+    ));
     let mut entry = 0;
     loop {
         match editor.readline("genrelab> ") {
@@ -344,7 +344,7 @@ fn interactive(session: &mut Session, docs: &[FunctionDoc]) -> i32 {
                 completions.borrow_mut().refresh(session);
             }
             Err(ReadlineError::Interrupted) => {
-                println!("(Ctrl-C: input cleared; Ctrl-D or :quit exits)")
+                crate::io_util::print_line("(Ctrl-C: input cleared; Ctrl-D or :quit exits)")
             }
             Err(ReadlineError::Eof) => break,
             Err(e) => {

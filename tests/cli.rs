@@ -190,3 +190,59 @@ fn bad_movie_files_exit_1_with_the_file_and_line() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Reads the first line of `args`' stdout, closes the pipe and waits: what
+/// `genrelab … | head -1` does.
+fn first_line_then_close(args: &[&str]) -> (String, std::process::ExitStatus, String) {
+    use std::io::{BufRead, Read};
+    let mut child = genrelab(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    drop(out);
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (line, child.wait().unwrap(), err)
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    // 200,000 lines: far more than a pipe holds, so writes after `head` has
+    // gone do fail.
+    let script = common::write(
+        dir.path(),
+        "many.rhai",
+        b"for i in 0..200000 { print(`line ${i}`); }\n",
+    );
+    let (line, status, err) = first_line_then_close(&["run", script.to_str().unwrap()]);
+    assert_eq!(line, "line 0\n");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "stderr: {err}");
+    let (line, status, err) = first_line_then_close(&["doc"]);
+    assert_eq!(line, "# genrelab script reference\n");
+    assert!(status.success() && !err.contains("panicked"), "{err}");
+    if common::shared_data("explore | head -1").is_some() {
+        let (line, status, err) = first_line_then_close(&["run", "scripts/explore.rhai"]);
+        assert!(!line.is_empty());
+        assert!(status.success() && !err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn a_closed_stderr_ends_quietly_with_the_sigpipe_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = common::write(dir.path(), "fails.rhai", b"let x = 1;\nx.nope();\n");
+    let mut child = genrelab(&["run", script.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141));
+}
