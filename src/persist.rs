@@ -85,6 +85,7 @@ impl Saved {
     pub fn read(path: &Path, kinds: &[&str]) -> Result<Saved> {
         extension(path, &["safetensors"])?;
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        crate::matrix::io::check_safetensors_size(path, &bytes)?;
         let bad = |why: String| Error::file(path, why);
         let (_, header) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;

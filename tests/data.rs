@@ -63,7 +63,7 @@ fn text_only_table_reads_without_a_poster_column() {
     assert_eq!(movies.len(), 9064);
     let err = movies.posters().unwrap_err().to_string();
     assert!(
-        err.contains("no poster column; columns present: id, imdb_id"),
+        err.contains("no poster column; columns present: 'id', 'imdb_id'"),
         "{err}"
     );
 }
@@ -175,7 +175,7 @@ fn broken_movie_files_name_the_file_line_and_column() {
     let header = "id,title,genres,overview\n";
     let missing = read_error("a.csv", b"id,title,overview\n1,x,y\n");
     assert!(
-        missing.ends_with("a.csv: missing column 'genres'; columns present: id, title, overview"),
+        missing.ends_with("a.csv: missing column 'genres'; columns present: 'id', 'title', 'overview'"),
         "{missing}"
     );
     let malformed = read_error(

@@ -152,12 +152,12 @@ fn bad_matrices_and_paths_give_clear_errors() {
     let nan = "data::matrix([[parse_float(\"NaN\"), 1.0], [1.0, 1.0]])";
     let msg = common::error_of(&format!("plot::heatmap({nan}, #{{ path: \"{d}/n.png\" }})"));
     assert!(
-        msg.contains("value [0, 0] is NaN; a heatmap needs finite values"),
+        msg.contains("plot::heatmap: matrix: row 0, column 0 is NaN; a heatmap's values must be finite numbers"),
         "{msg}"
     );
     let msg = common::error_of(&format!("genres::cocluster({nan}, #{{ n_clusters: 2 }})"));
     assert!(
-        msg.contains("value [0, 0] is NaN; the matrix must be finite"),
+        msg.contains("cocluster: matrix: row 0, column 0 is NaN; its values must be finite numbers"),
         "{msg}"
     );
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();

@@ -63,13 +63,16 @@ fn bad_files_are_named_errors() {
         assert!(e.starts_with(&path.display().to_string()), "{e}");
         assert!(e.contains(why), "{e}");
     }
-    // A truncated JPEG either decodes what is there (libjpeg's behaviour too)
-    // or is an error naming the file; it never panics.
-    match load(&truncated, Resize::ShorterSideCrop, Normalize::Torch) {
-        Ok(x) => assert_eq!(x.len(), 3 * 224 * 224),
-        Err(e) => assert!(
-            e.to_string().starts_with(&truncated.display().to_string()),
-            "{e}"
-        ),
-    }
+    // A truncated JPEG is refused as PIL refuses it, and called truncated.
+    let e = load(&truncated, Resize::ShorterSideCrop, Normalize::Torch)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&truncated.display().to_string()), "{e}");
+    assert!(
+        e.contains(&format!(
+            "the JPEG is truncated ({} bytes, no end marker)",
+            bytes.len() / 3
+        )),
+        "{e}"
+    );
 }

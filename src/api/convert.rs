@@ -81,6 +81,19 @@ pub fn numbers(array: &Array, what: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// Fails on the first NaN or infinity of `values`, naming `what` and the
+/// position (numbers from script arrays, the vector side of
+/// [`crate::matrix::check_finite`]).
+pub fn finite(values: &[f64], what: &str) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::invalid(format!(
+            "{what}: element {i} is {}; it must be a finite number",
+            values[i]
+        ))),
+    }
+}
+
 /// A non-negative count.
 pub fn count(value: INT, what: &str) -> Result<usize> {
     usize::try_from(value)

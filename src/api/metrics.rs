@@ -8,6 +8,7 @@ use rhai::{FLOAT, NativeCallContext};
 use crate::api::convert::{RhaiResult, located};
 use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
 use crate::data::Labels;
+use crate::data::labels::check_same_labels;
 use crate::matrix::Matrix;
 use crate::metrics::{self, Average, ReportRow, check_shapes};
 
@@ -35,6 +36,20 @@ fn shape_of_labels(y: &Labels) -> (usize, usize) {
     (y.rows(), y.cols())
 }
 
+/// Truth against predictions: same shape, same labels.
+fn check_labels(what: &str, y_true: &Labels, y_pred: &Labels) -> crate::Result<()> {
+    check_shapes(what, shape_of_labels(y_true), shape_of_labels(y_pred))?;
+    check_same_labels(what, ("y_true", y_true.names()), ("y_pred", Some(y_pred.names())))
+}
+
+/// Truth against scores: same shape, same labels (when the scores' columns
+/// are named), finite scores.
+fn check_scores(what: &str, y: &Labels, scores: &Matrix, arg: &str) -> crate::Result<()> {
+    check_shapes(what, shape_of_labels(y), (scores.rows(), scores.cols()))?;
+    check_same_labels(what, ("the labels", y.names()), (arg, scores.col_names()))?;
+    scores.check_finite(&format!("{what}: {arg}"), "scores")
+}
+
 /// Scores turned into 0/1 labels, named by the score columns.
 fn score_labels(m: &Matrix, values: ndarray::Array2<u8>) -> crate::Result<Labels> {
     let names = m
@@ -53,7 +68,7 @@ fn averaged(
     pick: fn((f64, f64, f64)) -> f64,
 ) -> RhaiResult<FLOAT> {
     located(ctx, || {
-        check_shapes(what, shape_of_labels(y_true), shape_of_labels(y_pred))?;
+        check_labels(what, y_true, y_pred)?;
         let avg = Average::parse(average)?;
         Ok(pick(metrics::scores(
             y_true.values().view(),
@@ -86,12 +101,12 @@ fn row_map(r: &ReportRow) -> rhai::Map {
 pub mod metrics_module {
     use rhai::{Array, Dynamic, FLOAT, INT, Map, NativeCallContext};
 
-    use super::{Report, averaged, score_labels, shape_of_labels};
-    use crate::api::convert::{RhaiResult, count, located, numbers, strings};
+    use super::{Report, averaged, score_labels};
+    use crate::api::convert::{RhaiResult, count, finite, located, numbers, strings};
     use crate::data::Labels;
     use crate::error::Error;
     use crate::matrix::Matrix;
-    use crate::metrics::{self, Objective, check_shapes};
+    use crate::metrics::{self, Objective};
 
     /// The seed's per-movie metric: predict each movie's `k` best-scored
     /// labels; precision = hits / k, recall = hits / its number of labels;
@@ -113,11 +128,7 @@ pub mod metrics_module {
         k: INT,
     ) -> RhaiResult<Map> {
         located(&ctx, || {
-            check_shapes(
-                "precision_recall_top_k",
-                shape_of_labels(&y_true),
-                (scores.rows(), scores.cols()),
-            )?;
+            super::check_scores("precision_recall_top_k", &y_true, &scores, "scores")?;
             let k = count(k, "precision_recall_top_k: k")?;
             if k == 0 {
                 return Err(Error::invalid(
@@ -204,11 +215,7 @@ pub mod metrics_module {
         y_pred: Labels,
     ) -> RhaiResult<FLOAT> {
         located(&ctx, || {
-            check_shapes(
-                "hamming_loss",
-                shape_of_labels(&y_true),
-                shape_of_labels(&y_pred),
-            )?;
+            super::check_labels("hamming_loss", &y_true, &y_pred)?;
             Ok(metrics::hamming_loss(
                 y_true.values().view(),
                 y_pred.values().view(),
@@ -232,7 +239,7 @@ pub mod metrics_module {
     #[rhai_fn(return_raw)]
     pub fn report(ctx: NativeCallContext, y_true: Labels, y_pred: Labels) -> RhaiResult<Report> {
         located(&ctx, || {
-            check_shapes("report", shape_of_labels(&y_true), shape_of_labels(&y_pred))?;
+            super::check_labels("report", &y_true, &y_pred)?;
             let (rows, averages) = metrics::report(
                 y_true.values().view(),
                 y_pred.values().view(),
@@ -259,7 +266,7 @@ pub mod metrics_module {
         names: Array,
     ) -> RhaiResult<Report> {
         located(&ctx, || {
-            check_shapes("report", shape_of_labels(&y_true), shape_of_labels(&y_pred))?;
+            super::check_labels("report", &y_true, &y_pred)?;
             let names = strings(&names, "report: names")?;
             if names.len() != y_true.cols() {
                 return Err(Error::invalid(format!(
@@ -284,6 +291,7 @@ pub mod metrics_module {
     pub fn top_k(ctx: NativeCallContext, scores: Matrix, k: INT) -> RhaiResult<Labels> {
         located(&ctx, || {
             let k = count(k, "top_k: k")?;
+            scores.check_finite("top_k: scores", "scores")?;
             score_labels(&scores, metrics::top_k(scores.values().view(), k))
         })
     }
@@ -296,6 +304,10 @@ pub mod metrics_module {
     #[rhai_fn(return_raw)]
     pub fn threshold(ctx: NativeCallContext, scores: Matrix, t: FLOAT) -> RhaiResult<Labels> {
         located(&ctx, || {
+            scores.check_finite("threshold: scores", "scores")?;
+            if !t.is_finite() {
+                return Err(Error::invalid(format!("threshold: t is {t}; it must be a finite number")));
+            }
             score_labels(
                 &scores,
                 metrics::apply_thresholds(scores.values().view(), &vec![t; scores.cols()]),
@@ -343,11 +355,7 @@ pub mod metrics_module {
     ) -> RhaiResult<Array> {
         located(&ctx, || {
             let opts = super::TUNE_THRESHOLDS.parse(options)?;
-            check_shapes(
-                "tune_thresholds",
-                shape_of_labels(&y_dev),
-                (scores_dev.rows(), scores_dev.cols()),
-            )?;
+            super::check_scores("tune_thresholds", &y_dev, &scores_dev, "scores_dev")?;
             let objective = match opts.text("objective")?.as_str() {
                 "per_label" => Objective::PerLabel,
                 _ => Objective::Micro,
@@ -379,6 +387,8 @@ pub mod metrics_module {
     ) -> RhaiResult<Labels> {
         located(&ctx, || {
             let t = numbers(&thresholds, "apply_thresholds: thresholds")?;
+            scores.check_finite("apply_thresholds: scores", "scores")?;
+            finite(&t, "apply_thresholds: thresholds")?;
             if t.len() != scores.cols() {
                 return Err(Error::invalid(format!(
                     "apply_thresholds: {} thresholds for {} score columns",

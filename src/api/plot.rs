@@ -113,11 +113,7 @@ fn size_option(opts: &Parsed, default: (u32, u32)) -> Result<(u32, u32)> {
 fn heatmap_of(matrix: &Matrix, options: Map) -> Result<String> {
     let opts = HEATMAP.parse(options)?;
     let (r, c) = (matrix.rows(), matrix.cols());
-    if let Some(((i, j), v)) = matrix.values().indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::invalid(format!(
-            "plot::heatmap: value [{i}, {j}] is {v}; a heatmap needs finite values"
-        )));
-    }
+    matrix.check_finite("plot::heatmap: matrix", "a heatmap's values")?;
     let check = |names: Vec<String>, n: usize, what: &str| {
         if names.len() == n {
             Ok(names)
@@ -187,7 +183,7 @@ pub mod plot_module {
     use rhai::{Array, Map, NativeCallContext};
 
     use super::{heatmap_of, size_option};
-    use crate::api::convert::{RhaiResult, located, numbers, strings};
+    use crate::api::convert::{RhaiResult, finite, located, numbers, strings};
     use crate::error::Error;
     use crate::matrix::Matrix;
 
@@ -231,6 +227,7 @@ pub mod plot_module {
         located(&ctx, || {
             let opts = super::BAR.parse(options)?;
             let values = numbers(&counts, "plot::bar: counts")?;
+            finite(&values, "plot::bar: counts")?;
             let labels = strings(&labels, "plot::bar: labels")?;
             if values.is_empty() || values.len() != labels.len() {
                 return Err(Error::invalid(format!(
@@ -277,6 +274,7 @@ pub mod plot_module {
         located(&ctx, || {
             let opts = super::LINE.parse(options)?;
             let xs = numbers(&x, "plot::line: x")?;
+            finite(&xs, "plot::line: x")?;
             if series.is_empty() {
                 return Err(Error::invalid("plot::line: no series to draw"));
             }
@@ -291,6 +289,7 @@ pub mod plot_module {
                             "plot::line: series '{name}' must be an array of numbers"
                         ))
                     })?;
+                finite(&ys, &format!("plot::line: series '{name}'"))?;
                 if ys.len() != xs.len() {
                     return Err(Error::invalid(format!(
                         "plot::line: series '{name}' has {} values for {} x values",

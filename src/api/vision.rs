@@ -136,8 +136,14 @@ fn extract_with(backbone: &Backbone, images: &Dynamic, options: Map) -> Result<M
         on_error,
         |done, _total| bar.update(done, ""),
     )?;
+    let fate = match on_error {
+        OnError::Skip => "left out",
+        OnError::Zero => "kept as a row of zeros",
+    };
     for (path, why) in &result.failures {
-        eprintln!("warning: skipped an unreadable image: {path}: {why}");
+        // `why` names the file already (it is the reader's error).
+        let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
+        eprintln!("warning: {path}: {why}; {fate}");
     }
     Ok(result.matrix)
 }

@@ -180,11 +180,7 @@ fn check(data: &Array2<f64>, k: usize) -> Result<()> {
     if r == 0 || c == 0 {
         return Err(Error::invalid("cocluster: the matrix is empty"));
     }
-    if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::invalid(format!(
-            "cocluster: value [{i}, {j}] is {v}; the matrix must be finite"
-        )));
-    }
+    crate::matrix::check_finite(data.view(), None, "cocluster: matrix", "its values")?;
     if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| **v < 0.0) {
         return Err(Error::invalid(format!(
             "cocluster: value [{i}, {j}] is {v}; spectral co-clustering needs non-negative values"

@@ -235,3 +235,52 @@ mod tests {
         assert!(Binarizer::fit(&lists, 9, None).is_err());
     }
 }
+
+/// Names of columns that had none (`"0"`, `"1"`, …), as an unnamed score
+/// matrix's labels get: they match any label set of the same width.
+fn positional(names: &[String]) -> bool {
+    names.iter().enumerate().all(|(i, n)| *n == i.to_string())
+}
+
+/// Refuses to compare two label sets column by column when their names
+/// differ (two binarizers, another label order): the message names the
+/// labels only one side has, or the first column where the orders part.
+/// `a` and `b` name the two arguments ("y_true", "scores").
+pub fn check_same_labels(
+    what: &str,
+    a: (&str, &[String]),
+    b: (&str, Option<&[String]>),
+) -> crate::Result<()> {
+    let (a_name, a_labels) = a;
+    let (b_name, Some(b_labels)) = b else {
+        return Ok(());
+    };
+    if a_labels == b_labels || positional(a_labels) || positional(b_labels) {
+        return Ok(());
+    }
+    let only = |x: &[String], y: &[String]| -> Vec<String> {
+        x.iter().filter(|n| !y.contains(n)).cloned().collect()
+    };
+    let (only_a, only_b) = (only(a_labels, b_labels), only(b_labels, a_labels));
+    let detail = if only_a.is_empty() && only_b.is_empty() {
+        let j = a_labels
+            .iter()
+            .zip(b_labels)
+            .position(|(x, y)| x != y)
+            .unwrap_or(0);
+        format!(
+            "the same labels in another order (column {j} is '{}' in {a_name}, '{}' in {b_name}); make both with one binarizer",
+            a_labels[j], b_labels[j]
+        )
+    } else {
+        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        format!(
+            "only in {a_name}: {}; only in {b_name}: {}",
+            list(&only_a),
+            list(&only_b)
+        )
+    };
+    Err(crate::Error::invalid(format!(
+        "{what}: {a_name} and {b_name} have other labels: {detail}"
+    )))
+}

@@ -82,13 +82,22 @@ pub struct Movies {
     rows: Arc<[u32]>,
 }
 
+/// Column names as messages show them: quoted, so stray spaces would show.
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|h| format!("'{h}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn find_column(path: &Path, header: &[String], name: &str) -> Result<usize> {
     header.iter().position(|h| h == name).ok_or_else(|| {
         Error::file(
             path,
             format!(
                 "missing column '{name}'; columns present: {}",
-                header.join(", ")
+                quoted(header)
             ),
         )
     })
@@ -108,12 +117,10 @@ impl Movies {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(std::io::BufReader::new(file));
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_error(path, &[], e))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let header = super::table::header_names(
+            path,
+            reader.headers().map_err(|e| csv_error(path, &[], e))?,
+        )?;
         if header.iter().all(String::is_empty) {
             return Err(Error::file(
                 path,
@@ -251,7 +258,7 @@ impl Movies {
     fn missing_column(&self, role: &str) -> Error {
         let what = format!(
             "this table has no {role} column; columns present: {}",
-            self.table.header.join(", ")
+            quoted(&self.table.header)
         );
         match &self.table.source {
             Some(path) => Error::file(path, what),

@@ -36,6 +36,28 @@ pub struct CsvTable {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// A CSV header's column names, checked once for every reader: names are
+/// trimmed (`id, title` from a hand-written file matches `title`), and a name
+/// that appears twice is an error naming both positions — otherwise one of
+/// the two columns would silently win.
+pub fn header_names(path: &Path, record: &csv::StringRecord) -> Result<Vec<String>> {
+    let names: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+    for (j, name) in names.iter().enumerate() {
+        if let Some(first) = names[..j].iter().position(|n| n == name) {
+            return Err(Error::parse(
+                path,
+                1,
+                format!(
+                    "column '{name}' appears twice in the header (columns {} and {}); rename one",
+                    first + 1,
+                    j + 1
+                ),
+            ));
+        }
+    }
+    Ok(names)
+}
+
 /// Reads `path` with the given delimiter; `infer` turns numeric-looking cells
 /// into numbers and empty cells into [`Cell::Empty`], else every cell is text.
 pub fn read_csv(path: &Path, delimiter: u8, infer: bool) -> Result<CsvTable> {
@@ -49,12 +71,7 @@ pub fn read_csv(path: &Path, delimiter: u8, infer: bool) -> Result<CsvTable> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .from_reader(bytes.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| csv_error(path, &[], e))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let header = header_names(path, reader.headers().map_err(|e| csv_error(path, &[], e))?)?;
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, &header, e))?;
@@ -106,7 +123,9 @@ pub fn csv_error(path: &Path, header: &[String], err: csv::Error) -> Error {
 /// Reads a JSON document; syntax errors name the line and column.
 pub fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = std::str::from_utf8(&text).map_err(|e| {
+    // Notepad and some exporters start UTF-8 files with a byte-order mark.
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
+    let text = std::str::from_utf8(text).map_err(|e| {
         let line = 1 + text[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')

@@ -20,7 +20,7 @@ pub fn check_rows(x: &Csr, y: &Labels) -> Result<()> {
     if x.rows() == 0 {
         return Err(Error::invalid("fit: no training rows"));
     }
-    Ok(())
+    x.check_finite("fit: x", "features")
 }
 
 /// Fails unless `x` has the columns the model was fitted on.
@@ -31,7 +31,7 @@ pub fn check_cols(x: &Csr, expected: usize) -> Result<()> {
             x.cols()
         )));
     }
-    Ok(())
+    x.check_finite("x", "features")
 }
 
 /// For each label: `Some(v)` when every training row has value `v` (a label

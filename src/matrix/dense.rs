@@ -63,6 +63,11 @@ impl Matrix {
         self.col_names.as_deref()
     }
 
+    /// Fails on the first NaN or infinity (see [`super::check_finite`]).
+    pub fn check_finite(&self, what: &str, noun: &str) -> Result<()> {
+        super::check_finite(self.values.view(), self.col_names(), what, noun)
+    }
+
     /// Row `i`; an error names the valid range.
     pub fn row(&self, i: usize) -> Result<ArrayView1<'_, f32>> {
         if i >= self.rows() {

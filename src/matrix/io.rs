@@ -242,7 +242,57 @@ pub fn load_with_meta(path: &Path) -> Result<(Loaded, HashMap<String, String>)> 
     }
 }
 
+/// Says plainly when `bytes` cannot be a whole `.npy` file: not the format
+/// (no magic), or fewer data bytes than its header's shape and dtype promise.
+fn check_npy_size(path: &Path, bytes: &[u8]) -> Result<()> {
+    let size = bytes.len();
+    if !bytes.starts_with(b"\x93NUMPY") || size < 10 {
+        return Err(Error::file(
+            path,
+            format!("not a .npy file ({size} bytes): it does not start with numpy's magic \\x93NUMPY"),
+        ));
+    }
+    let (len_bytes, start) = if bytes[6] == 1 { (2, 8) } else { (4, 8) };
+    let Some(len) = bytes.get(start..start + len_bytes) else {
+        return Err(Error::file(path, format!("truncated: {size} bytes, cut inside the .npy header")));
+    };
+    let header_len = len.iter().rev().fold(0usize, |acc, b| acc * 256 + *b as usize);
+    let data_start = start + len_bytes + header_len;
+    let Some(header) = bytes.get(start + len_bytes..data_start) else {
+        return Err(Error::file(
+            path,
+            format!("truncated: {size} bytes, but its header alone promises {data_start}"),
+        ));
+    };
+    let header = String::from_utf8_lossy(header);
+    // {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+    let itemsize = header
+        .split("'descr':")
+        .nth(1)
+        .and_then(|d| d.split('\'').nth(1))
+        .and_then(|d| d.trim_start_matches(['<', '>', '|', '=']).get(1..)?.parse::<usize>().ok());
+    let cells = header.split("'shape':").nth(1).and_then(|s| {
+        let inner = s.split('(').nth(1)?.split(')').next()?;
+        inner
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .try_fold(1usize, |acc, d| d.parse::<usize>().ok().map(|d| acc * d))
+    });
+    if let (Some(item), Some(cells)) = (itemsize, cells) {
+        let expected = data_start + item * cells;
+        if size < expected {
+            return Err(Error::file(
+                path,
+                format!("truncated: {size} bytes, but its header promises {expected}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn load_npy(path: &Path, bytes: &[u8]) -> Result<Array2<f32>> {
+    check_npy_size(path, bytes)?;
     fn widen<T: ndarray_npy::ReadableElement + Copy>(
         bytes: &[u8],
         to_f32: impl Fn(T) -> f32,
@@ -316,6 +366,7 @@ fn integers(path: &Path, view: &TensorView<'_>, name: &str) -> Result<Vec<i64>> 
 }
 
 fn load_safetensors(path: &Path, bytes: &[u8]) -> Result<Loaded> {
+    check_safetensors_size(path, bytes)?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| tensor_error(path, e))?;
     let info = meta.metadata().clone().unwrap_or_default();
     let tensors = SafeTensors::deserialize(bytes).map_err(|e| tensor_error(path, e))?;

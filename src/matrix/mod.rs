@@ -10,6 +10,46 @@ pub use sparse::{Csr, Sparse};
 
 use std::fmt;
 
+use ndarray::ArrayView2;
+
+use crate::error::{Error, Result};
+
+/// The one check that a matrix entering an algorithm holds only finite
+/// numbers. The error names the argument (`what`, e.g.
+/// "metrics::tune_thresholds: scores_dev"), the first bad cell by row and
+/// column (and the column's name when there is one) and what the values are
+/// (`noun`: "scores", "features").
+pub fn check_finite<T>(
+    values: ArrayView2<T>,
+    col_names: Option<&[String]>,
+    what: &str,
+    noun: &str,
+) -> Result<()>
+where
+    T: Copy + Into<f64>,
+{
+    let Some(((i, j), v)) = values
+        .indexed_iter()
+        .map(|(at, v)| (at, (*v).into()))
+        .find(|(_, v): &(_, f64)| !v.is_finite())
+    else {
+        return Ok(());
+    };
+    let column = col_names
+        .and_then(|n| n.get(j))
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let bad = values.iter().filter(|v| !(**v).into().is_finite()).count();
+    let more = if bad > 1 {
+        format!(" (and {} more)", bad - 1)
+    } else {
+        String::new()
+    };
+    Err(Error::invalid(format!(
+        "{what}: row {i}, column {j}{column} is {v}{more}; {noun} must be finite numbers"
+    )))
+}
+
 /// Writes the top-left corner of a matrix: at most 5 rows and 6 columns,
 /// right-aligned, with `…` where there is more.
 pub(crate) fn write_corner(

@@ -129,6 +129,20 @@ impl Csr {
         cols.binary_search(&(j as u32)).map_or(0.0, |k| vals[k])
     }
 
+    /// Fails on the first stored NaN or infinity, named by row and column
+    /// (the sparse side of [`super::check_finite`]).
+    pub fn check_finite(&self, what: &str, noun: &str) -> crate::Result<()> {
+        let Some(pos) = self.data().iter().position(|v| !v.is_finite()) else {
+            return Ok(());
+        };
+        let row = self.indptr().partition_point(|&p| p <= pos) - 1;
+        Err(crate::Error::invalid(format!(
+            "{what}: row {row}, column {} is {}; {noun} must be finite numbers",
+            self.indices()[pos],
+            self.data()[pos]
+        )))
+    }
+
     pub fn to_dense(&self) -> Array2<f32> {
         let mut dense = Array2::zeros((self.rows, self.cols));
         for i in 0..self.rows {

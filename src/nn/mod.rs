@@ -213,12 +213,7 @@ impl Mlp {
                 x.ncols()
             )));
         }
-        if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::invalid(format!(
-                "{what}: row {i}, column {j} is {v}; features must be finite numbers"
-            )));
-        }
-        Ok(())
+        crate::matrix::check_finite(x, None, what, "features")
     }
 
     /// Logits for a batch of already standardised rows.

@@ -135,6 +135,7 @@ fn zip_entries(bytes: &[u8]) -> std::result::Result<Vec<(String, &[u8])>, String
 pub fn read_safetensors(path: &Path) -> Result<Vec<Tensor>> {
     use safetensors::{Dtype as St, SafeTensors};
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    crate::matrix::io::check_safetensors_size(path, &bytes)?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| Error::file(path, format!("not a readable safetensors file: {e}")))?;
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();

@@ -52,11 +52,36 @@ impl Normalize {
 
 pub const SIZE: u32 = 224;
 
+/// The format of an image file cut short: a JPEG without its end-of-image
+/// marker, a PNG without its IEND chunk (trailing padding allowed).
+fn truncated(bytes: &[u8]) -> Option<&'static str> {
+    let end = bytes.len() - bytes.iter().rev().take_while(|b| **b == 0).count();
+    let body = &bytes[..end];
+    if body.starts_with(&[0xff, 0xd8]) && !body.ends_with(&[0xff, 0xd9]) {
+        return Some("JPEG");
+    }
+    if body.starts_with(b"\x89PNG") && !body.windows(4).rev().take(16).any(|w| w == b"IEND") {
+        return Some("PNG");
+    }
+    None
+}
+
 /// The 224 × 224 × 3 input of one image file, channels last (HWC): the
 /// layout of `vision::layers::Maps`, so a batch is the images one after
 /// the other, without a transpose.
 pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // A file cut short may still decode, grey below the cut; PIL refuses it
+    // ("image file is truncated"), and so does this.
+    if let Some(format) = truncated(&bytes) {
+        return Err(Error::file(
+            path,
+            format!(
+                "the {format} is truncated ({} bytes, no end marker); download it again",
+                bytes.len()
+            ),
+        ));
+    }
     let decoded = image::load_from_memory(&bytes)
         .map_err(|e| Error::file(path, format!("cannot decode the image: {e}")))?;
     let rgb = decoded.to_rgb8();
