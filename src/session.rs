@@ -145,8 +145,15 @@ impl Session {
         args: Vec<String>,
         mut config: EngineConfig,
     ) -> Result<(), RunError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             RunError::Unreadable(format!("cannot read script '{}': {e}", path.display()))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            RunError::Unreadable(crate::diagnostics::not_utf8(
+                &path.display().to_string(),
+                e.as_bytes(),
+                e.utf8_error().valid_up_to(),
+            ))
         })?;
         config.script_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut session = Session::new(config, args);

@@ -205,7 +205,12 @@ fn first_line_then_close(args: &[&str]) -> (String, std::process::ExitStatus, St
     out.read_line(&mut line).unwrap();
     drop(out);
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (line, child.wait().unwrap(), err)
 }
 
@@ -245,4 +250,44 @@ fn a_closed_stderr_ends_quietly_with_the_sigpipe_status() {
     drop(child.stderr.take());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(141));
+}
+
+#[test]
+fn script_errors_point_at_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = common::write(
+        dir.path(),
+        "open.rhai",
+        b"let a = 1;\nfn f(x) {\n  x + 1\n\nprint(a);\n",
+    );
+    let out = genrelab(&["run", open.to_str().unwrap()]).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("note: the '{' opened at") && err.contains("open.rhai:2:9 is never closed"),
+        "{err}"
+    );
+    let latin1 = common::write(
+        dir.path(),
+        "latin1.rhai",
+        b"let a = 1;\nprint(\"caf\xe9\");\n",
+    );
+    let out = genrelab(&["run", latin1.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("latin1.rhai:2: not UTF-8: byte 0xE9 at byte 11 of the line"),
+        "{err}"
+    );
+    let mut long = b"let x = [".to_vec();
+    long.extend(b"1, ".repeat(20_000));
+    long.extend(b"nope()];\n");
+    let long = common::write(dir.path(), "long.rhai", &long);
+    let out = genrelab(&["run", long.to_str().unwrap()]).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.len() < 1000, "{} bytes of error", err.len());
+    assert!(err.contains("nope"), "{err}");
 }

@@ -175,7 +175,9 @@ fn broken_movie_files_name_the_file_line_and_column() {
     let header = "id,title,genres,overview\n";
     let missing = read_error("a.csv", b"id,title,overview\n1,x,y\n");
     assert!(
-        missing.ends_with("a.csv: missing column 'genres'; columns present: 'id', 'title', 'overview'"),
+        missing.ends_with(
+            "a.csv: missing column 'genres'; columns present: 'id', 'title', 'overview'"
+        ),
         "{missing}"
     );
     let malformed = read_error(

@@ -157,7 +157,9 @@ fn bad_matrices_and_paths_give_clear_errors() {
     );
     let msg = common::error_of(&format!("genres::cocluster({nan}, #{{ n_clusters: 2 }})"));
     assert!(
-        msg.contains("cocluster: matrix: row 0, column 0 is NaN; its values must be finite numbers"),
+        msg.contains(
+            "cocluster: matrix: row 0, column 0 is NaN; its values must be finite numbers"
+        ),
         "{msg}"
     );
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();

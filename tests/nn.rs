@@ -64,7 +64,7 @@ fn bad_options_and_unfitted_networks() {
         "{DATA}nn::mlp(#{{}}).fit(x, y, #{{ validation: [x] }})"
     ));
     assert!(
-        e.contains("option 'validation' must be [features Matrix, Labels]"),
+        e.contains("option 'validation' is an array, expected [features Matrix, Labels]"),
         "{e}"
     );
     let e = error_of(&format!("{DATA}nn::mlp(#{{}}).predict(x)"));

@@ -171,10 +171,13 @@ fn bad_text_inputs_give_clear_errors() {
             "svm::linear(#{ c: -1 })",
             "option 'c' is -1, expected a number > 0",
         ),
-        ("svm::svc(#{ kernel: \"rbf\" })", "only kernel \"linear\""),
+        (
+            "svm::svc(#{ kernel: \"rbf\" })",
+            "option 'kernel' is \"rbf\", expected \"linear\"",
+        ),
         (
             "svm::grid_search(#{ scoring: \"auc\" })",
-            "unknown scoring 'auc'",
+            "option 'scoring' is \"auc\", expected one of \"f1_micro\"",
         ),
         (
             "metrics::f1(data::binarizer([[\"a\"]]).transform([[\"a\"]]), data::binarizer([[\"a\"]]).transform([[\"a\"], []]), \"micro\")",

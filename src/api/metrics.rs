@@ -39,7 +39,11 @@ fn shape_of_labels(y: &Labels) -> (usize, usize) {
 /// Truth against predictions: same shape, same labels.
 fn check_labels(what: &str, y_true: &Labels, y_pred: &Labels) -> crate::Result<()> {
     check_shapes(what, shape_of_labels(y_true), shape_of_labels(y_pred))?;
-    check_same_labels(what, ("y_true", y_true.names()), ("y_pred", Some(y_pred.names())))
+    check_same_labels(
+        what,
+        ("y_true", y_true.names()),
+        ("y_pred", Some(y_pred.names())),
+    )
 }
 
 /// Truth against scores: same shape, same labels (when the scores' columns
@@ -306,7 +310,9 @@ pub mod metrics_module {
         located(&ctx, || {
             scores.check_finite("threshold: scores", "scores")?;
             if !t.is_finite() {
-                return Err(Error::invalid(format!("threshold: t is {t}; it must be a finite number")));
+                return Err(Error::invalid(format!(
+                    "threshold: t is {t}; it must be a finite number"
+                )));
             }
             score_labels(
                 &scores,

@@ -135,17 +135,24 @@ fn count_params(opts: &Parsed) -> Result<CountParams> {
         p.analyzer.ngram_range = (*lo, *hi);
     }
     p.analyzer.lowercase = opts.flag("lowercase")?;
-    p.analyzer.stop_words = match opts.raw("stop_words")? {
-        Some(v) if v.is_string() => Some(english_stop_words()),
+    p.analyzer.stop_words = stop_words(opts)?;
+    Ok(p)
+}
+
+/// The `stop_words` option (`"english"`, an array of words, or `()`) as a
+/// set; its declared default decides what absence means.
+pub fn stop_words(opts: &Parsed) -> Result<Option<ahash::AHashSet<String>>> {
+    Ok(match opts.raw("stop_words")? {
+        Some(v) if v.is_unit() => None,
         Some(v) if v.is_array() => Some(
             opts.opt_texts("stop_words")?
                 .unwrap_or_default()
                 .into_iter()
                 .collect(),
         ),
-        _ => None,
-    };
-    Ok(p)
+        Some(_) => Some(english_stop_words()),
+        None => opts.opt_text("stop_words")?.map(|_| english_stop_words()),
+    })
 }
 
 fn tfidf_params(opts: &Parsed) -> Result<TfidfParams> {

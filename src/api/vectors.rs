@@ -12,7 +12,6 @@ use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, Schema};
 use crate::api::text::VectorizerHandle;
 use crate::data::Movies;
 use crate::error::{Error, Result};
-use crate::text::tokenize::english_stop_words;
 use crate::text::vectors::mean::{MeanOptions, Means, OnEmpty, TokenPattern};
 use crate::text::vectors::{Format, ReadOptions, UnicodeErrors, WordVectors};
 
@@ -138,16 +137,7 @@ fn documents(docs: &Dynamic) -> Result<(Vec<ImmutableString>, Option<Vec<String>
 }
 
 fn means(wv: &WordVectors, docs: &[ImmutableString], opts: &Parsed) -> Result<Means> {
-    let stop_words = match opts.raw("stop_words")? {
-        Some(v) if v.is_unit() => None,
-        Some(v) if v.is_array() => Some(
-            opts.opt_texts("stop_words")?
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
-        ),
-        _ => Some(english_stop_words()),
-    };
+    let stop_words = crate::api::text::stop_words(opts)?;
     let mean_opts = MeanOptions {
         pattern: TokenPattern::parse(&opts.text("token_pattern")?)?,
         stop_words,

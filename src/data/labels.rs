@@ -207,35 +207,6 @@ impl fmt::Display for Labels {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // scikit-learn: MultiLabelBinarizer().fit([["b","a"],["c"],["a"]]) -> classes_ ['a','b','c'];
-    //   transform([["a","c"],["d"]]) -> [[1,0,1],[0,0,0]] with a warning about 'd'
-    #[test]
-    fn matches_multilabel_binarizer() {
-        let fitted = Binarizer::fit(&[vec!["b", "a"], vec!["c"], vec!["a"]], 1, None).unwrap();
-        assert_eq!(fitted.names(), ["a", "b", "c"]);
-        let (labels, unknown) = fitted.transform(&[vec!["a", "c"], vec!["d"]]);
-        assert_eq!(labels.values().as_slice().unwrap(), &[1, 0, 1, 0, 0, 0]);
-        assert_eq!(unknown.get("d"), Some(&1));
-        assert_eq!(labels.counts(), vec![1, 0, 1]);
-        assert_eq!(labels.row_names(0), vec!["a", "c"]);
-    }
-
-    #[test]
-    fn min_count_and_order() {
-        let lists = [vec!["x", "y"], vec!["x"], vec!["z", "x"]];
-        let fitted = Binarizer::fit(&lists, 2, None).unwrap();
-        assert_eq!(fitted.names(), ["x"]);
-        let ordered =
-            Binarizer::fit(&lists, 1, Some(vec!["z".into(), "x".into(), "y".into()])).unwrap();
-        assert_eq!(ordered.names(), ["z", "x", "y"]);
-        assert!(Binarizer::fit(&lists, 9, None).is_err());
-    }
-}
-
 /// Names of columns that had none (`"0"`, `"1"`, …), as an unnamed score
 /// matrix's labels get: they match any label set of the same width.
 fn positional(names: &[String]) -> bool {
@@ -273,7 +244,13 @@ pub fn check_same_labels(
             a_labels[j], b_labels[j]
         )
     } else {
-        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
         format!(
             "only in {a_name}: {}; only in {b_name}: {}",
             list(&only_a),
@@ -283,4 +260,33 @@ pub fn check_same_labels(
     Err(crate::Error::invalid(format!(
         "{what}: {a_name} and {b_name} have other labels: {detail}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // scikit-learn: MultiLabelBinarizer().fit([["b","a"],["c"],["a"]]) -> classes_ ['a','b','c'];
+    //   transform([["a","c"],["d"]]) -> [[1,0,1],[0,0,0]] with a warning about 'd'
+    #[test]
+    fn matches_multilabel_binarizer() {
+        let fitted = Binarizer::fit(&[vec!["b", "a"], vec!["c"], vec!["a"]], 1, None).unwrap();
+        assert_eq!(fitted.names(), ["a", "b", "c"]);
+        let (labels, unknown) = fitted.transform(&[vec!["a", "c"], vec!["d"]]);
+        assert_eq!(labels.values().as_slice().unwrap(), &[1, 0, 1, 0, 0, 0]);
+        assert_eq!(unknown.get("d"), Some(&1));
+        assert_eq!(labels.counts(), vec![1, 0, 1]);
+        assert_eq!(labels.row_names(0), vec!["a", "c"]);
+    }
+
+    #[test]
+    fn min_count_and_order() {
+        let lists = [vec!["x", "y"], vec!["x"], vec!["z", "x"]];
+        let fitted = Binarizer::fit(&lists, 2, None).unwrap();
+        assert_eq!(fitted.names(), ["x"]);
+        let ordered =
+            Binarizer::fit(&lists, 1, Some(vec!["z".into(), "x".into(), "y".into()])).unwrap();
+        assert_eq!(ordered.names(), ["z", "x", "y"]);
+        assert!(Binarizer::fit(&lists, 9, None).is_err());
+    }
 }

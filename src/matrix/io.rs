@@ -249,14 +249,22 @@ fn check_npy_size(path: &Path, bytes: &[u8]) -> Result<()> {
     if !bytes.starts_with(b"\x93NUMPY") || size < 10 {
         return Err(Error::file(
             path,
-            format!("not a .npy file ({size} bytes): it does not start with numpy's magic \\x93NUMPY"),
+            format!(
+                "not a .npy file ({size} bytes): it does not start with numpy's magic \\x93NUMPY"
+            ),
         ));
     }
     let (len_bytes, start) = if bytes[6] == 1 { (2, 8) } else { (4, 8) };
     let Some(len) = bytes.get(start..start + len_bytes) else {
-        return Err(Error::file(path, format!("truncated: {size} bytes, cut inside the .npy header")));
+        return Err(Error::file(
+            path,
+            format!("truncated: {size} bytes, cut inside the .npy header"),
+        ));
     };
-    let header_len = len.iter().rev().fold(0usize, |acc, b| acc * 256 + *b as usize);
+    let header_len = len
+        .iter()
+        .rev()
+        .fold(0usize, |acc, b| acc * 256 + *b as usize);
     let data_start = start + len_bytes + header_len;
     let Some(header) = bytes.get(start + len_bytes..data_start) else {
         return Err(Error::file(
@@ -270,7 +278,12 @@ fn check_npy_size(path: &Path, bytes: &[u8]) -> Result<()> {
         .split("'descr':")
         .nth(1)
         .and_then(|d| d.split('\'').nth(1))
-        .and_then(|d| d.trim_start_matches(['<', '>', '|', '=']).get(1..)?.parse::<usize>().ok());
+        .and_then(|d| {
+            d.trim_start_matches(['<', '>', '|', '='])
+                .get(1..)?
+                .parse::<usize>()
+                .ok()
+        });
     let cells = header.split("'shape':").nth(1).and_then(|s| {
         let inner = s.split('(').nth(1)?.split(')').next()?;
         inner
@@ -564,7 +577,7 @@ mod tests {
                 .err()
                 .unwrap()
                 .to_string()
-                .contains("not a valid safetensors")
+                .contains("not a safetensors file (4 bytes)")
         );
     }
 }

@@ -55,6 +55,16 @@ pub fn word_runs(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// `text` lower-cased; most overviews are ASCII, which needs no Unicode case
+/// tables (and gives the same result).
+pub fn lowercase(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() {
+        text.to_ascii_lowercase().into()
+    } else {
+        text.to_lowercase().into()
+    }
+}
+
 /// The tokens of `text`: maximal runs of word characters, at least two long.
 /// Equivalent to `re.findall(r"(?u)\b\w\w+\b", text)`.
 pub fn tokens(text: &str) -> impl Iterator<Item = &str> {
@@ -84,18 +94,12 @@ impl Analyzer {
     /// Calls `emit` with every term of `doc`, in order, as scikit-learn's
     /// `build_analyzer()` yields them (unigrams first, then bigrams, …).
     pub fn terms(&self, doc: &str, mut emit: impl FnMut(&str)) {
-        let lowered;
         let text = if self.lowercase {
-            // Most overviews are ASCII: skip the Unicode case tables for them.
-            lowered = if doc.is_ascii() {
-                doc.to_ascii_lowercase()
-            } else {
-                doc.to_lowercase()
-            };
-            lowered.as_str()
+            lowercase(doc)
         } else {
-            doc
+            doc.into()
         };
+        let text = text.as_ref();
         let words: Vec<&str> = tokens(text)
             .filter(|t| self.stop_words.as_ref().is_none_or(|s| !s.contains(*t)))
             .collect();

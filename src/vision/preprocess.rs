@@ -273,6 +273,9 @@ mod tests {
         let msg = load(&bad, Resize::Stretch, Normalize::Torch)
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("bad.jpg: cannot decode the image"), "{msg}");
+        assert!(
+            msg.contains("bad.jpg: the JPEG is truncated (22 bytes, no end marker)"),
+            "{msg}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::WordVectors;
 use crate::error::{Error, Result};
-use crate::text::tokenize::{tokens, word_runs};
+use crate::text::tokenize::{lowercase, tokens, word_runs};
 
 /// How documents become tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,18 +80,12 @@ fn document(
     stop_rows: &[bool],
     weight: Option<Weight>,
 ) -> (Vec<f64>, f64, usize, usize) {
-    let lowered;
     let text = if opts.lowercase {
-        // ASCII needs no Unicode tables (and gives the same result).
-        lowered = if doc.is_ascii() {
-            doc.to_ascii_lowercase()
-        } else {
-            doc.to_lowercase()
-        };
-        lowered.as_str()
+        lowercase(doc)
     } else {
-        doc
+        doc.into()
     };
+    let text = text.as_ref();
     let dim = wv.dim();
     let values = wv.values().as_slice().unwrap_or(&[]);
     let mut sum = vec![0.0f64; dim];
