@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod docs;
 pub mod engine;
 pub mod error;
+pub mod fusion;
 pub mod imdb;
 pub mod input;
 pub mod interrupt;

@@ -5,9 +5,11 @@
 pub mod convert;
 pub mod core;
 pub mod data;
+pub mod fusion;
 pub mod genres;
 pub mod imdb;
 pub mod linear;
+pub mod logistic;
 pub mod matrix;
 pub mod metrics;
 pub mod movies;
@@ -48,6 +50,8 @@ pub fn session_rng(ctx: &NativeCallContext) -> Result<Rc<RefCell<NumpyRng>>, Err
 pub fn schemas() -> impl Iterator<Item = &'static schema::Schema> {
     [
         data::SCHEMAS,
+        fusion::SCHEMAS,
+        logistic::SCHEMAS,
         genres::SCHEMAS,
         imdb::SCHEMAS,
         linear::SCHEMAS,
@@ -83,6 +87,9 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<genres::CoClusterHandle>("CoClustering")
         .register_type_with_name::<vision::BackboneHandle>("Backbone")
         .register_type_with_name::<nn::MlpHandle>("Mlp")
+        .register_type_with_name::<logistic::LogisticHandle>("LogisticRegression")
+        .register_type_with_name::<fusion::ScalerHandle>("StandardScaler")
+        .register_type_with_name::<fusion::CalibrationHandle>("Calibration")
         .register_type_with_name::<tmdb::TmdbHandle>("TmdbClient")
         .register_type_with_name::<imdb::BasicsHandle>("ImdbBasics");
     engine.register_global_module(exported_module!(core::core_functions).into());
@@ -95,6 +102,8 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(data::data_module),
                 exported_module!(movies::movies_methods),
                 exported_module!(matrix::matrix_methods),
+                exported_module!(fusion::fusion_data),
+                exported_module!(fusion::fusion_methods),
             ],
         ),
         (
@@ -114,6 +123,14 @@ pub fn register_all(engine: &mut Engine) {
             ],
         ),
         (
+            "linear",
+            vec![
+                exported_module!(logistic::logistic_module),
+                exported_module!(logistic::logistic_methods),
+            ],
+        ),
+        ("fusion", vec![exported_module!(fusion::fusion_module)]),
+        (
             "nb",
             vec![
                 exported_module!(linear::nb_module),
@@ -125,6 +142,7 @@ pub fn register_all(engine: &mut Engine) {
             vec![
                 exported_module!(metrics::metrics_module),
                 exported_module!(metrics::report_methods),
+                exported_module!(fusion::fusion_metrics),
             ],
         ),
         (

@@ -2,6 +2,7 @@
 //! one-vs-rest over the label columns, and grid search.
 
 pub mod grid;
+pub mod logistic;
 pub mod models;
 pub mod ovr;
 pub mod svm;

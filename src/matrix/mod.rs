@@ -3,6 +3,7 @@
 
 pub mod dense;
 pub mod io;
+pub mod scale;
 pub mod sparse;
 
 pub use dense::Matrix;

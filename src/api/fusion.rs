@@ -1,0 +1,447 @@
+//! Early and late fusion of modalities: `data::hstack`,
+//! `data::standard_scaler`, `metrics::calibrate` (Platt) and `fusion::late`.
+
+use std::sync::Arc;
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
+
+use crate::api::convert::type_of;
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
+use crate::data::Labels;
+use crate::data::labels::check_same_labels;
+use crate::error::{Error, Result};
+use crate::matrix::scale::Scaler;
+use crate::matrix::{Matrix, Sparse};
+use crate::metrics::calibrate::Sigmoid;
+
+/// A standard scaler as scripts hold it (fitted or not).
+#[derive(Clone)]
+pub struct ScalerHandle {
+    pub with_mean: bool,
+    pub with_std: bool,
+    pub fitted: Option<Arc<Scaler>>,
+}
+
+/// Per-label sigmoids fitted on development scores.
+#[derive(Clone)]
+pub struct CalibrationHandle {
+    pub names: Vec<String>,
+    pub sigmoids: Arc<Vec<Sigmoid>>,
+}
+
+pub static STANDARD_SCALER: Schema = Schema::new(
+    "data::standard_scaler",
+    &[&[
+        Opt::new(
+            "with_mean",
+            Kind::Bool,
+            D::Bool(true),
+            "subtract each column's mean",
+        ),
+        Opt::new(
+            "with_std",
+            Kind::Bool,
+            D::Bool(true),
+            "divide by each column's population standard deviation (1 for a constant column)",
+        ),
+    ]],
+);
+
+pub static CALIBRATE: Schema = Schema::new(
+    "metrics::calibrate",
+    &[&[Opt::new(
+        "method",
+        Kind::Choice(&["sigmoid"]),
+        D::Text("sigmoid"),
+        "Platt's sigmoid per label (scikit-learn's _sigmoid_calibration)",
+    )]],
+);
+
+/// `[Labels, [Matrix, …]]`.
+fn tune_on(v: &Dynamic) -> bool {
+    v.read_lock::<Array>().is_some_and(|a| {
+        a.len() == 2
+            && a[0].is::<Labels>()
+            && a[1]
+                .read_lock::<Array>()
+                .is_some_and(|m| m.iter().all(|x| x.is::<Matrix>()))
+    })
+}
+
+pub static LATE: Schema = Schema::new(
+    "fusion::late",
+    &[&[
+        Opt::new(
+            "weights",
+            Kind::Numbers(Bounds::UNIT),
+            D::Described("equal weights"),
+            "one weight per matrix, summing to 1",
+        ),
+        Opt::new(
+            "tune_on",
+            Kind::Value {
+                expected: "[y_dev Labels, [dev probability Matrix, …]]",
+                check: tune_on,
+            },
+            D::None,
+            "pick the weights on dev: the grid point whose fused dev probabilities give the best micro-F1 with dev-tuned thresholds",
+        ),
+        Opt::new(
+            "step",
+            Kind::Number(Bounds {
+                lo: crate::api::schema::End::Excl(0.0),
+                hi: crate::api::schema::End::Incl(0.5),
+            }),
+            D::Float(0.1),
+            "the weight grid's step",
+        ),
+    ]],
+);
+
+pub static SCHEMAS: &[&Schema] = &[&STANDARD_SCALER, &CALIBRATE, &LATE];
+
+/// The matrices of a script array, named for messages.
+fn matrix_list(v: &Array, what: &str) -> Result<Vec<Matrix>> {
+    v.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.read_lock::<Matrix>().map(|m| m.clone()).ok_or_else(|| {
+                Error::invalid(format!(
+                    "{what}: element {i} is {}, expected a Matrix",
+                    type_of(m)
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The same labels in every block (named columns only).
+fn same_columns(what: &str, blocks: &[Matrix]) -> Result<()> {
+    let Some(first) = blocks[0].col_names() else {
+        return Ok(());
+    };
+    for (i, b) in blocks.iter().enumerate().skip(1) {
+        check_same_labels(
+            what,
+            ("matrix 0", first),
+            (&format!("matrix {i}"), b.col_names()),
+        )?;
+    }
+    Ok(())
+}
+
+fn late(blocks: &Array, options: Map) -> Result<Matrix> {
+    let opts = LATE.parse(options)?;
+    let blocks = matrix_list(blocks, "fusion::late")?;
+    let views: Vec<_> = blocks.iter().map(|m| m.values().view()).collect();
+    crate::fusion::check_blocks("fusion::late", &views)?;
+    same_columns("fusion::late", &blocks)?;
+    let weights = if let Some(v) = opts.raw("tune_on")? {
+        if opts.given("weights") {
+            return Err(Error::invalid(
+                "fusion::late: give weights or tune_on, not both",
+            ));
+        }
+        let pair = v
+            .read_lock::<Array>()
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        let y_dev = pair[0]
+            .read_lock::<Labels>()
+            .map(|y| y.clone())
+            .ok_or_else(|| Error::invalid("fusion::late: tune_on[0] must be Labels"))?;
+        let dev = matrix_list(
+            &pair[1]
+                .read_lock::<Array>()
+                .map(|a| a.clone())
+                .unwrap_or_default(),
+            "fusion::late: tune_on[1]",
+        )?;
+        if dev.len() != blocks.len() {
+            return Err(Error::invalid(format!(
+                "fusion::late: {} dev matrices for {} matrices to fuse",
+                dev.len(),
+                blocks.len()
+            )));
+        }
+        let dev_views: Vec<_> = dev.iter().map(|m| m.values().view()).collect();
+        crate::fusion::check_blocks("fusion::late: tune_on", &dev_views)?;
+        crate::metrics::check_shapes(
+            "fusion::late: tune_on",
+            (y_dev.rows(), y_dev.cols()),
+            dev_views[0].dim(),
+        )?;
+        check_same_labels(
+            "fusion::late: tune_on",
+            ("y_dev", y_dev.names()),
+            ("matrix 0", dev[0].col_names()),
+        )?;
+        crate::fusion::tune_weights(y_dev.values().view(), &dev_views, opts.float("step")?).0
+    } else if opts.given("weights") {
+        let w = opts.floats("weights")?;
+        crate::fusion::check_weights("fusion::late", &w, blocks.len())?;
+        w
+    } else {
+        vec![1.0 / blocks.len() as f64; blocks.len()]
+    };
+    Matrix::new(crate::fusion::weighted_mean(&views, &weights)).with_names(
+        blocks[0].row_names().map(<[String]>::to_vec),
+        blocks[0].col_names().map(<[String]>::to_vec),
+    )
+}
+
+fn hstack(blocks: &Array) -> Result<Dynamic> {
+    if blocks.is_empty() {
+        return Err(Error::invalid("data::hstack: no blocks to join"));
+    }
+    let rows = |i: usize, v: &Dynamic| -> Result<(usize, usize)> {
+        if let Some(m) = v.read_lock::<Matrix>() {
+            Ok((m.rows(), m.cols()))
+        } else if let Some(s) = v.read_lock::<Sparse>() {
+            Ok((s.csr().rows(), s.csr().cols()))
+        } else {
+            Err(Error::invalid(format!(
+                "data::hstack: block {i} is {}, expected a Matrix or a Sparse",
+                type_of(v)
+            )))
+        }
+    };
+    let first = rows(0, &blocks[0])?;
+    for (i, b) in blocks.iter().enumerate() {
+        let shape = rows(i, b)?;
+        if shape.0 != first.0 {
+            return Err(Error::invalid(format!(
+                "data::hstack: block 0 is {} × {} but block {i} is {} × {}; every block needs the same rows (the same movies)",
+                first.0, first.1, shape.0, shape.1
+            )));
+        }
+    }
+    let dense: Vec<Matrix> = blocks
+        .iter()
+        .filter_map(|b| b.read_lock::<Matrix>().map(|m| m.clone()))
+        .collect();
+    if dense.len() != blocks.len() {
+        if !dense.is_empty() {
+            return Err(Error::invalid(
+                "data::hstack: dense and sparse blocks mixed; call .to_dense() on the sparse ones (or .to_sparse() on the dense ones) first",
+            ));
+        }
+        let sparse: Vec<Sparse> = blocks
+            .iter()
+            .filter_map(|b| b.read_lock::<Sparse>().map(|s| s.clone()))
+            .collect();
+        let dense_parts: Vec<ndarray::Array2<f32>> =
+            sparse.iter().map(|s| s.csr().to_dense()).collect();
+        let views: Vec<_> = dense_parts.iter().map(|a| a.view()).collect();
+        let joined = ndarray::concatenate(ndarray::Axis(1), &views)
+            .map_err(|e| Error::invalid(format!("data::hstack: {e}")))?;
+        return Ok(Dynamic::from(Sparse::new(crate::matrix::Csr::from_dense(
+            &joined,
+        ))));
+    }
+    let views: Vec<_> = dense.iter().map(|m| m.values().view()).collect();
+    let joined = ndarray::concatenate(ndarray::Axis(1), &views)
+        .map_err(|e| Error::invalid(format!("data::hstack: {e}")))?;
+    Ok(Dynamic::from(Matrix::new(joined).with_names(
+        dense[0].row_names().map(<[String]>::to_vec),
+        None,
+    )?))
+}
+
+#[export_module]
+pub mod fusion_module {
+    use rhai::{Array, Map, NativeCallContext};
+
+    use crate::api::convert::{RhaiResult, located};
+    use crate::matrix::Matrix;
+
+    /// Late fusion: the weighted mean of probability matrices of the same
+    /// movies and labels (text and poster models, say) — equal weights, the
+    /// given `weights`, or weights picked on dev with `tune_on` (options below).
+    ///
+    /// Errors: fewer than two matrices; shapes or labels that differ (both
+    /// named); NaN or infinite probabilities; weights that do not sum to 1
+    /// or a wrong count of them; a bad option.
+    ///
+    /// ```rhai
+    /// let text = data::matrix([[0.9, 0.2], [0.1, 0.6]]);
+    /// let poster = data::matrix([[0.5, 0.4], [0.3, 0.2]]);
+    /// assert_eq(fusion::late([text, poster], #{ weights: [0.5, 0.5] }).row(0), [0.699999988079071, 0.30000001192092896]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn late(ctx: NativeCallContext, probabilities: Array, options: Map) -> RhaiResult<Matrix> {
+        located(&ctx, || super::late(&probabilities, options))
+    }
+}
+
+#[export_module]
+pub mod fusion_data {
+    use rhai::{Array, Dynamic, Map, NativeCallContext};
+
+    use super::ScalerHandle;
+    use crate::api::convert::{RhaiResult, located};
+
+    /// Joins matrices side by side (`np.hstack`): every `Matrix` → a
+    /// `Matrix`, every `Sparse` → a `Sparse`; early fusion of text and
+    /// poster features.
+    ///
+    /// Errors: no blocks; blocks with different row counts (both shapes
+    /// named); dense and sparse blocks mixed (densify on purpose with `to_dense()`).
+    ///
+    /// ```rhai
+    /// let x = data::hstack([data::matrix([[1.0], [2.0]]), data::matrix([[3.0, 4.0], [5.0, 6.0]])]);
+    /// assert_eq(x.shape, [2, 3]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn hstack(ctx: NativeCallContext, blocks: Array) -> RhaiResult<Dynamic> {
+        located(&ctx, || super::hstack(&blocks))
+    }
+
+    /// scikit-learn's `StandardScaler` (options below): `fit` on training
+    /// rows, then `transform` any rows with those means and deviations.
+    ///
+    /// Errors: a bad option.
+    ///
+    /// ```rhai
+    /// let s = data::standard_scaler(#{}).fit(data::matrix([[1.0, 10.0], [3.0, 10.0]]));
+    /// assert_eq(s.transform(data::matrix([[2.0, 12.0]])).row(0), [0.0, 2.0]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn standard_scaler(ctx: NativeCallContext, options: Map) -> RhaiResult<ScalerHandle> {
+        located(&ctx, || {
+            let opts = super::STANDARD_SCALER.parse(options)?;
+            Ok(ScalerHandle {
+                with_mean: opts.flag("with_mean")?,
+                with_std: opts.flag("with_std")?,
+                fitted: None,
+            })
+        })
+    }
+}
+
+#[export_module]
+pub mod fusion_methods {
+    use std::sync::Arc;
+
+    use super::{CalibrationHandle, ScalerHandle};
+    use crate::api::convert::RhaiResult;
+    use crate::error::Error;
+    use crate::matrix::Matrix;
+    use crate::matrix::scale::Scaler;
+
+    /// Learns each column's mean and deviation from `x`; returns the scaler.
+    ///
+    /// Errors: no rows; NaN or infinite values.
+    #[rhai_fn(global, name = "fit", return_raw)]
+    pub fn scaler_fit(s: &mut ScalerHandle, x: Matrix) -> RhaiResult<ScalerHandle> {
+        s.fitted = Some(Arc::new(Scaler::fit(
+            x.values().view(),
+            s.with_mean,
+            s.with_std,
+        )?));
+        Ok(s.clone())
+    }
+
+    /// `x` scaled with the fitted means and deviations (names kept).
+    ///
+    /// Errors: not fitted; another column count than the fit's.
+    #[rhai_fn(global, name = "transform", return_raw, pure)]
+    pub fn scaler_transform(s: &mut ScalerHandle, x: Matrix) -> RhaiResult<Matrix> {
+        let scaler = s
+            .fitted
+            .as_ref()
+            .ok_or_else(|| Error::invalid("standard_scaler: not fitted yet; call fit(x) first"))?;
+        Ok(
+            Matrix::new(scaler.transform(x.values().view())?).with_names(
+                x.row_names().map(<[String]>::to_vec),
+                x.col_names().map(<[String]>::to_vec),
+            )?,
+        )
+    }
+
+    /// `fit(x)` then `transform(x)`.
+    ///
+    /// Errors: as `fit`.
+    #[rhai_fn(global, name = "fit_transform", return_raw)]
+    pub fn scaler_fit_transform(s: &mut ScalerHandle, x: Matrix) -> RhaiResult<Matrix> {
+        scaler_fit(s, x.clone())?;
+        scaler_transform(s, x)
+    }
+
+    /// Probabilities of `scores` under the fitted sigmoids (columns named
+    /// by label).
+    ///
+    /// Errors: another column count; other labels; NaN scores.
+    #[rhai_fn(global, name = "transform", return_raw, pure)]
+    pub fn calibration_transform(c: &mut CalibrationHandle, scores: Matrix) -> RhaiResult<Matrix> {
+        super::check_same_labels(
+            "calibration",
+            ("the calibrated labels", &c.names),
+            ("scores", scores.col_names()),
+        )?;
+        scores.check_finite("calibration: scores", "scores")?;
+        let p = crate::metrics::calibrate::apply(&c.sigmoids, scores.values().view())?;
+        Ok(Matrix::new(p).with_names(
+            scores.row_names().map(<[String]>::to_vec),
+            Some(c.names.clone()),
+        )?)
+    }
+}
+
+#[export_module]
+pub mod fusion_metrics {
+    use std::sync::Arc;
+
+    use rhai::{Map, NativeCallContext};
+
+    use super::CalibrationHandle;
+    use crate::api::convert::{RhaiResult, located};
+    use crate::data::Labels;
+    use crate::matrix::Matrix;
+
+    /// Per-label Platt sigmoids fitted on development scores (SVM decision
+    /// values, say) against `y_dev`; `transform(scores)` turns scores into
+    /// probabilities that can be averaged with other models'.
+    ///
+    /// Errors: shapes or labels that differ; NaN scores; a label with one
+    /// class only on these rows (named); a bad option.
+    ///
+    /// ```rhai
+    /// let y = data::binarizer([["a"]]).transform([["a"], [], ["a"], [], ["a"], []]);
+    /// let cal = metrics::calibrate(data::matrix([[2.0], [-1.0], [0.5], [0.2], [1.5], [-2.0]]), y, #{});
+    /// let p = cal.transform(data::matrix([[3.0], [-3.0]]));
+    /// assert(p.row(0)[0] > 0.5 && p.row(1)[0] < 0.5);
+    /// ```
+    #[rhai_fn(name = "calibrate", return_raw)]
+    pub fn calibrate(
+        ctx: NativeCallContext,
+        scores_dev: Matrix,
+        y_dev: Labels,
+        options: Map,
+    ) -> RhaiResult<CalibrationHandle> {
+        located(&ctx, || {
+            super::CALIBRATE.parse(options)?;
+            crate::metrics::check_shapes(
+                "calibrate",
+                (y_dev.rows(), y_dev.cols()),
+                (scores_dev.rows(), scores_dev.cols()),
+            )?;
+            super::check_same_labels(
+                "calibrate",
+                ("y_dev", y_dev.names()),
+                ("scores_dev", scores_dev.col_names()),
+            )?;
+            scores_dev.check_finite("calibrate: scores_dev", "scores")?;
+            let sigmoids = crate::metrics::calibrate::calibrate(
+                scores_dev.values().view(),
+                y_dev.values().view(),
+                y_dev.names(),
+            )?;
+            Ok(CalibrationHandle {
+                names: y_dev.names().to_vec(),
+                sigmoids: Arc::new(sigmoids),
+            })
+        })
+    }
+}
