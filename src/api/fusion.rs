@@ -7,7 +7,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
 use crate::api::convert::type_of;
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, SEED, Schema};
 use crate::data::Labels;
 use crate::data::labels::check_same_labels;
 use crate::error::{Error, Result};
@@ -99,7 +99,74 @@ pub static LATE: Schema = Schema::new(
     ]],
 );
 
-pub static SCHEMAS: &[&Schema] = &[&STANDARD_SCALER, &CALIBRATE, &LATE];
+const BOOTSTRAP_OPTS: &[Opt] = &[
+    Opt::new(
+        "metric",
+        Kind::Choice(crate::metrics::bootstrap::METRICS),
+        D::Text("f1_micro"),
+        "what is resampled",
+    ),
+    Opt::new(
+        "n",
+        Kind::Int(Bounds::within(10.0, 100_000.0)),
+        D::Int(1000),
+        "resamples",
+    ),
+];
+
+pub static BOOTSTRAP: Schema = Schema::new("metrics::bootstrap", &[BOOTSTRAP_OPTS, &[SEED]]);
+pub static COMPARE: Schema = Schema::new("metrics::compare", &[BOOTSTRAP_OPTS, &[SEED]]);
+
+pub static SCHEMAS: &[&Schema] = &[&STANDARD_SCALER, &CALIBRATE, &LATE, &BOOTSTRAP, &COMPARE];
+
+/// The bootstrap of `predictions` against `y`: (metric on all rows, the
+/// metric on each resample), one entry per prediction matrix.
+fn bootstrap_of(
+    ctx: &NativeCallContext,
+    schema: &'static Schema,
+    what: &str,
+    y: &Labels,
+    predictions: &[&Labels],
+    options: Map,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+    let opts = schema.parse(options)?;
+    for p in predictions {
+        crate::metrics::check_shapes(what, (y.rows(), y.cols()), (p.rows(), p.cols()))?;
+        check_same_labels(
+            what,
+            ("y_true", y.names()),
+            ("a prediction", Some(p.names())),
+        )?;
+    }
+    if y.rows() == 0 {
+        return Err(Error::invalid(format!("{what}: no rows to resample")));
+    }
+    let metric = crate::metrics::bootstrap::metric(&opts.text("metric")?)
+        .ok_or_else(|| Error::invalid(format!("{what}: unknown metric")))?;
+    let seed =
+        opts.seed(|| Ok(crate::api::session_rng(ctx)?.borrow_mut().next_u32() as u64))? as u32;
+    let samples = crate::metrics::bootstrap::resamples(y.rows(), opts.usize("n")?, seed);
+    let views: Vec<_> = predictions.iter().map(|p| p.values().view()).collect();
+    let full = views
+        .iter()
+        .map(|p| metric(y.values().view(), *p))
+        .collect();
+    Ok((
+        full,
+        crate::metrics::bootstrap::distribution(y.values().view(), &views, metric, &samples),
+    ))
+}
+
+fn interval_map(value: f64, values: &[f64]) -> Map {
+    let (mean, low, high) = crate::metrics::bootstrap::summary(values);
+    let mut m = Map::new();
+    m.insert("value".into(), Dynamic::from_float(value));
+    m.insert("mean".into(), Dynamic::from_float(mean));
+    m.insert("low".into(), Dynamic::from_float(low));
+    m.insert("high".into(), Dynamic::from_float(high));
+    m.insert("n".into(), Dynamic::from_int(values.len() as i64));
+    m
+}
 
 /// The matrices of a script array, named for messages.
 fn matrix_list(v: &Array, what: &str) -> Result<Vec<Matrix>> {
@@ -442,6 +509,81 @@ pub mod fusion_metrics {
                 names: y_dev.names().to_vec(),
                 sigmoids: Arc::new(sigmoids),
             })
+        })
+    }
+
+    /// The bootstrap over movies of a metric of `predicted` (options below):
+    /// `#{ value, mean, low, high, n }` — the metric on all movies, the mean
+    /// of the resamples and their 95 % interval.
+    ///
+    /// Errors: shapes or labels that differ; no rows; a bad option.
+    ///
+    /// ```rhai
+    /// let b = data::binarizer([["a"], ["b"]]);
+    /// let y = b.transform([["a"], ["b"], ["a", "b"], [], ["a"], ["b"]]);
+    /// let p = b.transform([["a"], ["b"], ["a"], ["b"], ["a"], ["b"]]);
+    /// let r = metrics::bootstrap(y, p, #{ n: 200, seed: 1 });
+    /// assert(r.low <= r.value && r.value <= r.high);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn bootstrap(
+        ctx: NativeCallContext,
+        y_true: Labels,
+        predicted: Labels,
+        options: Map,
+    ) -> RhaiResult<Map> {
+        located(&ctx, || {
+            let (full, dist) = super::bootstrap_of(
+                &ctx,
+                &super::BOOTSTRAP,
+                "bootstrap",
+                &y_true,
+                &[&predicted],
+                options,
+            )?;
+            let values: Vec<f64> = dist.iter().map(|r| r[0]).collect();
+            Ok(super::interval_map(full[0], &values))
+        })
+    }
+
+    /// The paired bootstrap of `a` against `b` on the same movies (options
+    /// below): `#{ value, mean, low, high, n, p_value }` of metric(a) −
+    /// metric(b); `p_value` is two-sided, for "no difference".
+    ///
+    /// Errors: as `bootstrap`.
+    ///
+    /// ```rhai
+    /// let b = data::binarizer([["a"], ["b"]]);
+    /// let y = b.transform([["a"], ["b"], ["a", "b"], [], ["a"], ["b"]]);
+    /// let good = b.transform([["a"], ["b"], ["a", "b"], [], ["a"], ["b"]]);
+    /// let bad = b.transform([["b"], ["a"], [], ["a", "b"], ["b"], ["a"]]);
+    /// let c = metrics::compare(y, good, bad, #{ n: 200, seed: 1 });
+    /// assert(c.value == 1.0 && c.p_value < 0.05);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn compare(
+        ctx: NativeCallContext,
+        y_true: Labels,
+        a: Labels,
+        b: Labels,
+        options: Map,
+    ) -> RhaiResult<Map> {
+        located(&ctx, || {
+            let (full, dist) = super::bootstrap_of(
+                &ctx,
+                &super::COMPARE,
+                "compare",
+                &y_true,
+                &[&a, &b],
+                options,
+            )?;
+            let d: Vec<f64> = dist.iter().map(|r| r[0] - r[1]).collect();
+            let mut m = super::interval_map(full[0] - full[1], &d);
+            m.insert(
+                "p_value".into(),
+                rhai::Dynamic::from_float(crate::metrics::bootstrap::p_value(&d)),
+            );
+            Ok(m)
         })
     }
 }

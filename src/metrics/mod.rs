@@ -2,6 +2,7 @@
 //! the seed notebook's per-movie top-k precision/recall, and per-label
 //! decision thresholds tuned on a development set.
 
+pub mod bootstrap;
 pub mod calibrate;
 
 use ndarray::{Array2, ArrayView2};
