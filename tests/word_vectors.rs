@@ -339,3 +339,35 @@ fn script_errors_name_the_option_and_the_word() {
         "{e}"
     );
 }
+
+#[test]
+fn tfidf_weights_change_the_means_and_need_a_fitted_vectorizer() {
+    let Some(data) = common::shared_data("tf-idf weighted means") else {
+        return;
+    };
+    let glove = data.join("../models/glove.6B.50d.100k.bin");
+    let code = format!(
+        "let wv = text::word_vectors(\"{}\");\
+         let docs = [\"a cop hunts a killer in the city\", \"a family comedy about a dog\"];\
+         let v = text::tfidf_vectorizer(#{{}}); v.fit(docs);\
+         let plain = wv.mean(docs); let weighted = wv.mean(docs, #{{ weights: v }});\
+         [plain.shape == weighted.shape, plain.row(0) != weighted.row(0)]",
+        glove.display()
+    );
+    let (mut s, _) = genrelab::Session::capturing(Ok(data.clone()));
+    let v = s
+        .eval(&code, "t")
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(s.display(&v).unwrap(), "[true, true]");
+    let code = format!(
+        "let wv = text::word_vectors(\"{}\", #{{ limit: 10 }}); wv.mean([\"x\"], #{{ weights: text::count_vectorizer() }})",
+        glove.display()
+    );
+    let e = s.eval(&code, "t").unwrap_err().render();
+    assert!(
+        e.contains(
+            "option 'weights' is a Vectorizer, expected a fitted text::tfidf_vectorizer (with idf)"
+        ),
+        "{e}"
+    );
+}

@@ -387,7 +387,7 @@ fn shown(v: &Dynamic) -> String {
     if v.is_unit() {
         return "()".into();
     }
-    let t = type_of(v);
+    let t = crate::docs::script_type_of(type_of(v));
     let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
     } else {
