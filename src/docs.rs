@@ -131,6 +131,7 @@ fn script_type(rust: &str) -> String {
         "LogisticHandle" => "LogisticRegression",
         "ScalerHandle" => "StandardScaler",
         "CalibrationHandle" => "Calibration",
+        "SvdHandle" => "TruncatedSVD",
         "SvmHandle" => "Svm",
         "NbHandle" => "NaiveBayes",
         "CoClusterHandle" => "CoClustering",

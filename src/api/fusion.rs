@@ -117,7 +117,59 @@ const BOOTSTRAP_OPTS: &[Opt] = &[
 pub static BOOTSTRAP: Schema = Schema::new("metrics::bootstrap", &[BOOTSTRAP_OPTS, &[SEED]]);
 pub static COMPARE: Schema = Schema::new("metrics::compare", &[BOOTSTRAP_OPTS, &[SEED]]);
 
-pub static SCHEMAS: &[&Schema] = &[&STANDARD_SCALER, &CALIBRATE, &LATE, &BOOTSTRAP, &COMPARE];
+pub static TRUNCATED_SVD: Schema = Schema::new(
+    "text::truncated_svd",
+    &[
+        &[
+            Opt::new(
+                "n_components",
+                Kind::Int(Bounds::POSITIVE_INT),
+                D::Int(2),
+                "components kept (below the smaller side of the matrix)",
+            ),
+            Opt::new(
+                "n_iter",
+                Kind::Int(Bounds::within(0.0, 100.0)),
+                D::Int(5),
+                "power iterations",
+            ),
+        ],
+        &[SEED],
+    ],
+);
+
+pub static SCHEMAS: &[&Schema] = &[
+    &STANDARD_SCALER,
+    &CALIBRATE,
+    &LATE,
+    &BOOTSTRAP,
+    &COMPARE,
+    &TRUNCATED_SVD,
+];
+
+/// A truncated SVD as scripts hold it (its recipe and, once fitted, the components).
+#[derive(Clone)]
+pub struct SvdHandle {
+    pub n_components: usize,
+    pub n_iter: usize,
+    pub seed: u32,
+    pub fitted: Option<Arc<crate::text::svd::TruncatedSvd>>,
+}
+
+/// The dense values of a `Matrix` or a `Sparse` (densified: the SVD's
+/// products are dense anyway).
+fn dense_values(v: &Dynamic, what: &str) -> Result<ndarray::Array2<f32>> {
+    if let Some(m) = v.read_lock::<Matrix>() {
+        return Ok(m.values().clone());
+    }
+    if let Some(s) = v.read_lock::<Sparse>() {
+        return Ok(s.csr().to_dense());
+    }
+    Err(Error::invalid(format!(
+        "{what}: expected a Matrix or a Sparse, got {}",
+        type_of(v)
+    )))
+}
 
 /// The bootstrap of `predictions` against `y`: (metric on all rows, the
 /// metric on each resample), one entry per prediction matrix.
@@ -585,5 +637,89 @@ pub mod fusion_metrics {
             );
             Ok(m)
         })
+    }
+}
+
+#[export_module]
+pub mod fusion_text {
+    use std::sync::Arc;
+
+    use rhai::{Array, Dynamic, Map, NativeCallContext};
+
+    use super::SvdHandle;
+    use crate::api::convert::{RhaiResult, located};
+    use crate::error::Error;
+    use crate::matrix::Matrix;
+
+    /// scikit-learn's `TruncatedSVD` (randomized; options below): `fit` on
+    /// training rows (a `Sparse` tf-idf or a `Matrix`), `transform` any rows
+    /// onto the components — the reference's D2 features.
+    ///
+    /// Errors: a bad option.
+    ///
+    /// ```rhai
+    /// let x = text::tfidf_vectorizer(#{}).fit_transform(["a red cat", "a red dog", "a blue dog", "the cat sat"]);
+    /// let svd = text::truncated_svd(#{ n_components: 2, seed: 0 }).fit(x);
+    /// assert_eq(svd.transform(x).shape, [4, 2]);
+    /// assert(svd.explained_variance_ratio().len() == 2);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn truncated_svd(ctx: NativeCallContext, options: Map) -> RhaiResult<SvdHandle> {
+        located(&ctx, || {
+            let opts = super::TRUNCATED_SVD.parse(options)?;
+            let seed =
+                opts.seed(|| Ok(crate::api::session_rng(&ctx)?.borrow_mut().next_u32() as u64))?;
+            Ok(SvdHandle {
+                n_components: opts.usize("n_components")?,
+                n_iter: opts.usize("n_iter")?,
+                seed: seed as u32,
+                fitted: None,
+            })
+        })
+    }
+
+    /// Learns the components from `x` (`Matrix` or `Sparse`); returns the SVD.
+    ///
+    /// Errors: n_components not below the smaller side; NaN values.
+    #[rhai_fn(global, name = "fit", return_raw)]
+    pub fn svd_fit(svd: &mut SvdHandle, x: Dynamic) -> RhaiResult<SvdHandle> {
+        let values = super::dense_values(&x, "truncated_svd: fit")?;
+        svd.fitted = Some(Arc::new(crate::text::svd::fit(
+            values.view(),
+            svd.n_components,
+            svd.n_iter,
+            svd.seed,
+        )?));
+        Ok(svd.clone())
+    }
+
+    /// `x` on the components (`Matrix`, rows × n_components).
+    ///
+    /// Errors: not fitted; another column count.
+    #[rhai_fn(global, name = "transform", return_raw, pure)]
+    pub fn svd_transform(svd: &mut SvdHandle, x: Dynamic) -> RhaiResult<Matrix> {
+        let fitted = svd
+            .fitted
+            .as_ref()
+            .ok_or_else(|| Error::invalid("truncated_svd: not fitted yet; call fit(x) first"))?;
+        let values = super::dense_values(&x, "truncated_svd: transform")?;
+        Ok(Matrix::new(fitted.transform(values.view())?))
+    }
+
+    /// The variance of each component's projection over the variance of the
+    /// data (scikit-learn's `explained_variance_ratio_`).
+    ///
+    /// Errors: not fitted.
+    #[rhai_fn(global, name = "explained_variance_ratio", return_raw, pure)]
+    pub fn svd_ratio(svd: &mut SvdHandle) -> RhaiResult<Array> {
+        let fitted = svd
+            .fitted
+            .as_ref()
+            .ok_or_else(|| Error::invalid("truncated_svd: not fitted yet; call fit(x) first"))?;
+        Ok(fitted
+            .explained_variance_ratio
+            .iter()
+            .map(|v| Dynamic::from_float(*v))
+            .collect())
     }
 }

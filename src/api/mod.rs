@@ -90,6 +90,7 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<logistic::LogisticHandle>("LogisticRegression")
         .register_type_with_name::<fusion::ScalerHandle>("StandardScaler")
         .register_type_with_name::<fusion::CalibrationHandle>("Calibration")
+        .register_type_with_name::<fusion::SvdHandle>("TruncatedSVD")
         .register_type_with_name::<tmdb::TmdbHandle>("TmdbClient")
         .register_type_with_name::<imdb::BasicsHandle>("ImdbBasics");
     engine.register_global_module(exported_module!(core::core_functions).into());
@@ -113,6 +114,7 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(text::text_methods),
                 exported_module!(vectors::vectors_module),
                 exported_module!(vectors::vectors_methods),
+                exported_module!(fusion::fusion_text),
             ],
         ),
         (
