@@ -218,12 +218,15 @@ fn posters_download_with_bounded_concurrency_under_the_rate_limit() {
     assert_eq!(d.failed.len(), 1);
     assert_eq!(d.failed[0].0, "999");
     assert!(d.failed[0].1.contains("HTTP 404"), "{:?}", d.failed);
-    // Measured: no second-long window holds more than `rate` requests.
+    // Measured: no second-long window holds more than `rate` requests. The
+    // times are the double's arrival times, which jitter by a few ms against
+    // the client's spacing (one request arriving 5 ms late next to one on
+    // time made this flaky under load), so the window is 1 s less 20 ms.
     let times: Vec<Instant> = double.requests().iter().map(|r| r.at).collect();
     for (i, t) in times.iter().enumerate() {
         let in_window = times[i..]
             .iter()
-            .filter(|u| u.duration_since(*t) < Duration::from_secs(1))
+            .filter(|u| u.duration_since(*t) < Duration::from_millis(980))
             .count();
         assert!(
             in_window as f64 <= rate,
