@@ -89,52 +89,15 @@ fn gram_schmidt(a: &Array2<f64>) -> Array2<f64> {
     q.select(Axis(1), &keep)
 }
 
-/// Eigenvalues and eigenvectors (columns) of a symmetric matrix, by cyclic
-/// Jacobi rotations, largest first.
-fn symmetric_eigen(mut a: Array2<f64>) -> (Vec<f64>, Array2<f64>) {
-    let n = a.nrows();
-    let mut v = Array2::<f64>::eye(n);
-    for _ in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[[i, j]].powi(2))
-            .sum();
-        if off < 1e-22 * a.iter().map(|x| x * x).sum::<f64>().max(1e-300) {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                if a[[p, q]].abs() < 1e-300 {
-                    continue;
-                }
-                let theta = (a[[q, q]] - a[[p, p]]) / (2.0 * a[[p, q]]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[[k, p]], a[[k, q]]);
-                    a[[k, p]] = c * akp - s * akq;
-                    a[[k, q]] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[[p, k]], a[[q, k]]);
-                    a[[p, k]] = c * apk - s * aqk;
-                    a[[q, k]] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[[k, p]], v[[k, q]]);
-                    v[[k, p]] = c * vkp - s * vkq;
-                    v[[k, q]] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| a[[j, j]].total_cmp(&a[[i, i]]));
+/// Eigenvalues and eigenvectors (columns) of a symmetric matrix, largest
+/// first (co-clustering's Jacobi solver, sorted).
+fn symmetric_eigen(a: Array2<f64>) -> (Vec<f64>, Array2<f64>) {
+    let (values, vectors) = crate::cluster::symmetric_eigen(a);
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&i, &j| values[j].total_cmp(&values[i]));
     (
-        order.iter().map(|&i| a[[i, i]]).collect(),
-        v.select(Axis(1), &order),
+        order.iter().map(|&i| values[i]).collect(),
+        vectors.select(Axis(1), &order),
     )
 }
 
