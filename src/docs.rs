@@ -136,7 +136,7 @@ fn script_type(rust: &str) -> String {
         "NbHandle" => "NaiveBayes",
         "CoClusterHandle" => "CoClustering",
         "BackboneHandle" => "Backbone",
-        "MlpHandle" => "Mlp",
+        "NetworkHandle" => "Network",
         "TmdbHandle" => "TmdbClient",
         "BasicsHandle" => "ImdbBasics",
         other => other,

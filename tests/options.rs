@@ -117,7 +117,7 @@ fn counts_and_sizes_out_of_range_name_the_option_the_value_and_the_range() {
     );
     expect_error(
         "nn::mlp(#{}).fit(data::matrix([[1.0]]), data::binarizer([[\"a\"]]).transform([[\"a\"]]), #{ batch_size: 0 })",
-        &["Mlp.fit: option 'batch_size' is 0, expected an integer >= 1"],
+        &["Network.fit: option 'batch_size' is 0, expected an integer >= 1"],
     );
     expect_error(
         "nn::mlp(#{}).fit(data::matrix([[1.0]]), data::binarizer([[\"a\"]]).transform([[\"a\"]]), #{ lr: -1 })",

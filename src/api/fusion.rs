@@ -7,7 +7,7 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, Map};
 
 use crate::api::convert::type_of;
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, SEED, Schema};
+use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, SEED, Schema};
 use crate::data::Labels;
 use crate::data::labels::check_same_labels;
 use crate::error::{Error, Result};
@@ -69,14 +69,50 @@ fn tune_on(v: &Dynamic) -> bool {
     })
 }
 
+/// An array of weight arrays (one per label).
+fn nested_weights(v: &Dynamic) -> bool {
+    v.read_lock::<Array>().is_some_and(|a| {
+        !a.is_empty()
+            && a.iter().all(|w| {
+                w.read_lock::<Array>()
+                    .is_some_and(|w| w.iter().all(|x| x.is_float() || x.is_int()))
+            })
+    })
+}
+
+const STEP: Opt = Opt::new(
+    "step",
+    Kind::Number(Bounds {
+        lo: crate::api::schema::End::Excl(0.0),
+        hi: crate::api::schema::End::Incl(0.5),
+    }),
+    D::Float(0.1),
+    "the weight grid's step",
+);
+
+const PER_LABEL: Opt = Opt::new(
+    "per_label",
+    Kind::Bool,
+    D::Bool(false),
+    "tune one weight vector per label (each label's best dev F1 at its best threshold) instead of one for all",
+);
+
+pub static TUNE_WEIGHTS: Schema = Schema::new("fusion::tune_weights", &[&[STEP, PER_LABEL]]);
+
 pub static LATE: Schema = Schema::new(
     "fusion::late",
     &[&[
         Opt::new(
             "weights",
-            Kind::Numbers(Bounds::UNIT),
+            Kind::Either(&[
+                Kind::Numbers(Bounds::UNIT),
+                Kind::Value {
+                    expected: "an array of weight arrays, one per label",
+                    check: nested_weights,
+                },
+            ]),
             D::Described("equal weights"),
-            "one weight per matrix, summing to 1",
+            "one weight per matrix, summing to 1 (or one such array per label, as `fusion::tune_weights(…, #{ per_label: true })` gives)",
         ),
         Opt::new(
             "tune_on",
@@ -85,17 +121,10 @@ pub static LATE: Schema = Schema::new(
                 check: tune_on,
             },
             D::None,
-            "pick the weights on dev: the grid point whose fused dev probabilities give the best micro-F1 with dev-tuned thresholds",
+            "pick the weights on dev as `fusion::tune_weights` does",
         ),
-        Opt::new(
-            "step",
-            Kind::Number(Bounds {
-                lo: crate::api::schema::End::Excl(0.0),
-                hi: crate::api::schema::End::Incl(0.5),
-            }),
-            D::Float(0.1),
-            "the weight grid's step",
-        ),
+        STEP,
+        PER_LABEL,
     ]],
 );
 
@@ -142,6 +171,7 @@ pub static SCHEMAS: &[&Schema] = &[
     &STANDARD_SCALER,
     &CALIBRATE,
     &LATE,
+    &TUNE_WEIGHTS,
     &BOOTSTRAP,
     &COMPARE,
     &TRUNCATED_SVD,
@@ -250,12 +280,106 @@ fn same_columns(what: &str, blocks: &[Matrix]) -> Result<()> {
     Ok(())
 }
 
+/// Weights for late fusion: one vector for every label, or one per label.
+#[derive(Clone, Debug, PartialEq)]
+enum Weights {
+    All(Vec<f64>),
+    PerLabel(Vec<Vec<f64>>),
+}
+
+impl Weights {
+    fn to_dynamic(&self) -> Dynamic {
+        let floats = |w: &[f64]| -> Dynamic {
+            w.iter()
+                .map(|&v| Dynamic::from_float(v))
+                .collect::<Array>()
+                .into()
+        };
+        match self {
+            Weights::All(w) => floats(w),
+            Weights::PerLabel(ws) => ws.iter().map(|w| floats(w)).collect::<Array>().into(),
+        }
+    }
+}
+
+/// The `weights` option, checked against the blocks and labels.
+fn given_weights(v: &Dynamic, blocks: usize, labels: usize) -> Result<Weights> {
+    let what = "fusion::late";
+    let numbers = |w: &Dynamic| -> Vec<f64> {
+        w.read_lock::<Array>()
+            .map(|a| a.iter().filter_map(crate::api::schema::number).collect())
+            .unwrap_or_default()
+    };
+    if nested_weights(v) {
+        let ws: Vec<Vec<f64>> = v
+            .read_lock::<Array>()
+            .map(|a| a.iter().map(numbers).collect())
+            .unwrap_or_default();
+        if ws.len() != labels {
+            return Err(Error::invalid(format!(
+                "{what}: {} per-label weight arrays for {labels} label columns; give one per label",
+                ws.len()
+            )));
+        }
+        for (j, w) in ws.iter().enumerate() {
+            crate::fusion::check_weights(&format!("{what}: weights of label {j}"), w, blocks)?;
+        }
+        return Ok(Weights::PerLabel(ws));
+    }
+    let w = numbers(v);
+    crate::fusion::check_weights(what, &w, blocks)?;
+    Ok(Weights::All(w))
+}
+
+/// Weights tuned on dev: `y_dev` and one dev probability matrix per block.
+fn tune(
+    what: &str,
+    y_dev: &Labels,
+    dev: &[Matrix],
+    blocks: usize,
+    opts: &Parsed,
+) -> Result<Weights> {
+    if dev.len() != blocks {
+        return Err(Error::invalid(format!(
+            "{what}: {} dev matrices for {blocks} matrices to fuse",
+            dev.len(),
+        )));
+    }
+    let dev_views: Vec<_> = dev.iter().map(|m| m.values().view()).collect();
+    crate::fusion::check_blocks(what, &dev_views)?;
+    same_columns(what, dev)?;
+    crate::metrics::check_shapes(what, (y_dev.rows(), y_dev.cols()), dev_views[0].dim())?;
+    check_same_labels(
+        what,
+        ("y_dev", y_dev.names()),
+        ("matrix 0", dev[0].col_names()),
+    )?;
+    let step = opts.float("step")?;
+    Ok(if opts.flag("per_label")? {
+        Weights::PerLabel(crate::fusion::tune_label_weights(
+            y_dev.values().view(),
+            &dev_views,
+            step,
+        ))
+    } else {
+        Weights::All(crate::fusion::tune_weights(y_dev.values().view(), &dev_views, step).0)
+    })
+}
+
+fn tune_weights(y_dev: &Labels, dev: &Array, options: Map) -> Result<Dynamic> {
+    let opts = TUNE_WEIGHTS.parse(options)?;
+    let what = "fusion::tune_weights";
+    let dev = matrix_list(dev, what)?;
+    Ok(tune(what, y_dev, &dev, dev.len(), &opts)?.to_dynamic())
+}
+
 fn late(blocks: &Array, options: Map) -> Result<Matrix> {
     let opts = LATE.parse(options)?;
     let blocks = matrix_list(blocks, "fusion::late")?;
     let views: Vec<_> = blocks.iter().map(|m| m.values().view()).collect();
     crate::fusion::check_blocks("fusion::late", &views)?;
     same_columns("fusion::late", &blocks)?;
+    let labels = views[0].ncols();
     let weights = if let Some(v) = opts.raw("tune_on")? {
         if opts.given("weights") {
             return Err(Error::invalid(
@@ -277,34 +401,17 @@ fn late(blocks: &Array, options: Map) -> Result<Matrix> {
                 .unwrap_or_default(),
             "fusion::late: tune_on[1]",
         )?;
-        if dev.len() != blocks.len() {
-            return Err(Error::invalid(format!(
-                "fusion::late: {} dev matrices for {} matrices to fuse",
-                dev.len(),
-                blocks.len()
-            )));
-        }
-        let dev_views: Vec<_> = dev.iter().map(|m| m.values().view()).collect();
-        crate::fusion::check_blocks("fusion::late: tune_on", &dev_views)?;
-        crate::metrics::check_shapes(
-            "fusion::late: tune_on",
-            (y_dev.rows(), y_dev.cols()),
-            dev_views[0].dim(),
-        )?;
-        check_same_labels(
-            "fusion::late: tune_on",
-            ("y_dev", y_dev.names()),
-            ("matrix 0", dev[0].col_names()),
-        )?;
-        crate::fusion::tune_weights(y_dev.values().view(), &dev_views, opts.float("step")?).0
-    } else if opts.given("weights") {
-        let w = opts.floats("weights")?;
-        crate::fusion::check_weights("fusion::late", &w, blocks.len())?;
-        w
+        tune("fusion::late: tune_on", &y_dev, &dev, blocks.len(), &opts)?
+    } else if let Some(v) = opts.raw("weights")? {
+        given_weights(v, blocks.len(), labels)?
     } else {
-        vec![1.0 / blocks.len() as f64; blocks.len()]
+        Weights::All(vec![1.0 / blocks.len() as f64; blocks.len()])
     };
-    Matrix::new(crate::fusion::weighted_mean(&views, &weights)).with_names(
+    let fused = match &weights {
+        Weights::All(w) => crate::fusion::weighted_mean(&views, w),
+        Weights::PerLabel(ws) => crate::fusion::weighted_mean_per_label(&views, ws),
+    };
+    Matrix::new(fused).with_names(
         blocks[0].row_names().map(<[String]>::to_vec),
         blocks[0].col_names().map(<[String]>::to_vec),
     )
@@ -370,9 +477,10 @@ fn hstack(blocks: &Array) -> Result<Dynamic> {
 
 #[export_module]
 pub mod fusion_module {
-    use rhai::{Array, Map, NativeCallContext};
+    use rhai::{Array, Dynamic, Map, NativeCallContext};
 
     use crate::api::convert::{RhaiResult, located};
+    use crate::data::Labels;
     use crate::matrix::Matrix;
 
     /// Late fusion: the weighted mean of probability matrices of the same
@@ -387,10 +495,44 @@ pub mod fusion_module {
     /// let text = data::matrix([[0.9, 0.2], [0.1, 0.6]]);
     /// let poster = data::matrix([[0.5, 0.4], [0.3, 0.2]]);
     /// assert_eq(fusion::late([text, poster], #{ weights: [0.5, 0.5] }).row(0), [0.699999988079071, 0.30000001192092896]);
+    /// // per label: the first genre from the text, the second from the poster
+    /// assert_eq(fusion::late([text, poster], #{ weights: [[1.0, 0.0], [0.0, 1.0]] }).row(1), [0.10000000149011612, 0.20000000298023224]);
     /// ```
     #[rhai_fn(return_raw)]
     pub fn late(ctx: NativeCallContext, probabilities: Array, options: Map) -> RhaiResult<Matrix> {
         located(&ctx, || super::late(&probabilities, options))
+    }
+
+    /// The late-fusion weights that score best on dev, over a grid on the
+    /// simplex (multiples of `step`): the fused dev probabilities' micro-F1
+    /// with dev-tuned thresholds (the reference's D1w), or with `per_label`
+    /// one weight vector per label. Returns the weights (`[w₁, …]`, or one
+    /// such array per label) to pass to `fusion::late(…, #{ weights })` for
+    /// dev and test alike.
+    ///
+    /// Arguments: `y_dev`; `dev`, one dev probability matrix per model;
+    /// `options` (below).
+    ///
+    /// Errors: fewer than two matrices; shapes or labels that differ;
+    /// NaN or infinite probabilities; a bad option.
+    ///
+    /// ```rhai
+    /// let y = data::binarizer([["A"], ["B"]]).transform([["A"], ["B"], ["A", "B"], []]);
+    /// let a = data::matrix([[0.9, 0.5], [0.1, 0.2], [0.8, 0.4], [0.2, 0.9]]);
+    /// let b = data::matrix([[0.2, 0.1], [0.9, 0.8], [0.1, 0.7], [0.8, 0.2]]);
+    /// assert_eq(fusion::tune_weights(y, [a, b], #{ per_label: true, step: 0.5 }), [[1.0, 0.0], [0.0, 1.0]]);
+    /// let w = fusion::tune_weights(y, [a, b], #{});
+    /// assert_eq(w.len(), 2);
+    /// let fused = fusion::late([a, b], #{ weights: w });
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn tune_weights(
+        ctx: NativeCallContext,
+        y_dev: Labels,
+        dev: Array,
+        options: Map,
+    ) -> RhaiResult<Dynamic> {
+        located(&ctx, || super::tune_weights(&y_dev, &dev, options))
     }
 }
 

@@ -1,7 +1,7 @@
-//! `linear::` — scikit-learn's `linear_model` on dense features: one-vs-rest
-//! L2 logistic regression. Its own module (not `svm::`): it is a different
-//! model with probabilities, fitted on dense `Matrix` features (poster CNN
-//! features, embeddings, SVD of tf-idf) where `svm::` takes sparse text.
+//! `linear::` — scikit-learn's `linear_model`: one-vs-rest L2 logistic
+//! regression on dense `Matrix` features (poster CNN features, embeddings,
+//! SVD of tf-idf) or sparse tf-idf. Its own module (not `svm::`): it is a
+//! different model, with probabilities, and a different solver.
 
 use std::sync::Arc;
 
@@ -9,8 +9,11 @@ use rhai::Map;
 use rhai::plugin::*;
 
 use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
+use crate::data::Labels;
 use crate::error::{Error, Result};
-use crate::linear::logistic::{LogisticModel, LogisticParams};
+use crate::linear::logistic::{Design, LogisticModel, LogisticParams};
+use crate::matrix::Matrix;
+use ndarray::Array2;
 
 /// A logistic regression as scripts hold it: its parameters and, once
 /// fitted, the model.
@@ -78,6 +81,28 @@ impl LogisticHandle {
             Error::invalid("this logistic regression is not fitted yet; call fit(x, labels) first")
         })
     }
+
+    fn fit(&mut self, x: &Design, labels: &Labels) -> Result<LogisticHandle> {
+        let m = LogisticModel::fit_design(x, labels, &self.params)?;
+        if !m.not_converged.is_empty() {
+            eprintln!(
+                "warning: logistic regression reached max_iter before tol for: {} (raise max_iter)",
+                m.not_converged.join(", ")
+            );
+        }
+        self.model = Some(Arc::new(m));
+        Ok(self.clone())
+    }
+
+    /// Decision values as a `Matrix` with the label names.
+    fn decision(&self, x: &Design) -> Result<(Array2<f32>, &[String])> {
+        let m = self.fitted()?;
+        Ok((m.decision_design(x)?, &m.names))
+    }
+}
+
+fn dense(x: &Matrix) -> Result<Design<'static>> {
+    Design::dense(x.values().view(), "x")
 }
 
 #[export_module]
@@ -136,17 +161,16 @@ pub mod logistic_module {
 
 #[export_module]
 pub mod logistic_methods {
-    use std::sync::Arc;
-
-    use super::LogisticHandle;
+    use super::{Design, LogisticHandle, dense};
     use crate::api::convert::RhaiResult;
     use crate::api::linear::scores_matrix;
     use crate::data::Labels;
     use crate::linear::logistic::LogisticModel;
-    use crate::matrix::Matrix;
+    use crate::matrix::{Matrix, Sparse};
 
-    /// Fits one binary problem per label column and returns the model;
-    /// labels whose solver reached `max_iter` first are named in a warning.
+    /// Fits one binary problem per label column on dense features and
+    /// returns the model; labels whose solver reached `max_iter` first are
+    /// named in a warning.
     ///
     /// Errors: rows of `x` and `labels` differ; NaN or infinite features.
     #[rhai_fn(global, name = "fit", return_raw)]
@@ -155,15 +179,28 @@ pub mod logistic_methods {
         x: Matrix,
         labels: Labels,
     ) -> RhaiResult<LogisticHandle> {
-        let m = LogisticModel::fit(x.values().view(), &labels, &model.params)?;
-        if !m.not_converged.is_empty() {
-            eprintln!(
-                "warning: logistic regression reached max_iter before tol for: {} (raise max_iter)",
-                m.not_converged.join(", ")
-            );
-        }
-        model.model = Some(Arc::new(m));
-        Ok(model.clone())
+        Ok(model.fit(&dense(&x)?, &labels)?)
+    }
+
+    /// `fit` on sparse rows (tf-idf), used as they are: the solver's
+    /// products skip the zeros, nothing is densified.
+    ///
+    /// Errors: as `fit` on a `Matrix`.
+    ///
+    /// ```rhai
+    /// let x = data::matrix([[0.0, 1.0], [1.0, 0.0], [0.0, 0.9], [0.8, 0.0]]);
+    /// let y = data::binarizer([["A"], ["B"]]).transform([["B"], ["A"], ["B"], ["A"]]);
+    /// let sparse = linear::logistic(#{ c: 10.0 }).fit(x.to_sparse(), y);
+    /// let dense = linear::logistic(#{ c: 10.0 }).fit(x, y);
+    /// assert_eq(sparse.predict(x.to_sparse()).to_array(), dense.predict(x).to_array());
+    /// ```
+    #[rhai_fn(global, name = "fit", return_raw)]
+    pub fn fit_sparse(
+        model: &mut LogisticHandle,
+        x: Sparse,
+        labels: Labels,
+    ) -> RhaiResult<LogisticHandle> {
+        Ok(model.fit(&Design::Sparse(x.csr()), &labels)?)
     }
 
     /// w·x + b per row and label (`Matrix`, columns named by label).
@@ -171,11 +208,17 @@ pub mod logistic_methods {
     /// Errors: not fitted; other columns than the fit's; NaN features.
     #[rhai_fn(global, name = "decision_function", return_raw, pure)]
     pub fn decision_function(model: &mut LogisticHandle, x: Matrix) -> RhaiResult<Matrix> {
-        let m = model.fitted()?;
-        Ok(scores_matrix(
-            m.decision_function(x.values().view())?,
-            &m.names,
-        )?)
+        let (d, names) = model.decision(&dense(&x)?)?;
+        Ok(scores_matrix(d, names)?)
+    }
+
+    /// `decision_function` of sparse rows.
+    ///
+    /// Errors: as `decision_function` of a `Matrix`.
+    #[rhai_fn(global, name = "decision_function", return_raw, pure)]
+    pub fn decision_function_sparse(model: &mut LogisticHandle, x: Sparse) -> RhaiResult<Matrix> {
+        let (d, names) = model.decision(&Design::Sparse(x.csr()))?;
+        Ok(scores_matrix(d, names)?)
     }
 
     /// P(label | x) per row and label (`Matrix`, columns named by label).
@@ -183,11 +226,17 @@ pub mod logistic_methods {
     /// Errors: as `decision_function`.
     #[rhai_fn(global, name = "predict_proba", return_raw, pure)]
     pub fn predict_proba(model: &mut LogisticHandle, x: Matrix) -> RhaiResult<Matrix> {
-        let m = model.fitted()?;
-        Ok(scores_matrix(
-            m.predict_proba(x.values().view())?,
-            &m.names,
-        )?)
+        let (d, names) = model.decision(&dense(&x)?)?;
+        Ok(scores_matrix(LogisticModel::probabilities(d), names)?)
+    }
+
+    /// `predict_proba` of sparse rows.
+    ///
+    /// Errors: as `decision_function`.
+    #[rhai_fn(global, name = "predict_proba", return_raw, pure)]
+    pub fn predict_proba_sparse(model: &mut LogisticHandle, x: Sparse) -> RhaiResult<Matrix> {
+        let (d, names) = model.decision(&Design::Sparse(x.csr()))?;
+        Ok(scores_matrix(LogisticModel::probabilities(d), names)?)
     }
 
     /// The labels with probability above 0.5.
@@ -195,9 +244,17 @@ pub mod logistic_methods {
     /// Errors: as `decision_function`.
     #[rhai_fn(global, name = "predict", return_raw, pure)]
     pub fn predict(model: &mut LogisticHandle, x: Matrix) -> RhaiResult<Labels> {
-        let m = model.fitted()?;
-        let d = m.decision_function(x.values().view())?;
-        Ok(Labels::new(m.names.clone(), d.mapv(|v| u8::from(v > 0.0)))?)
+        let (d, names) = model.decision(&dense(&x)?)?;
+        Ok(Labels::new(names.to_vec(), d.mapv(|v| u8::from(v > 0.0)))?)
+    }
+
+    /// `predict` of sparse rows.
+    ///
+    /// Errors: as `decision_function`.
+    #[rhai_fn(global, name = "predict", return_raw, pure)]
+    pub fn predict_sparse(model: &mut LogisticHandle, x: Sparse) -> RhaiResult<Labels> {
+        let (d, names) = model.decision(&Design::Sparse(x.csr()))?;
+        Ok(Labels::new(names.to_vec(), d.mapv(|v| u8::from(v > 0.0)))?)
     }
 
     /// Writes the model to a `.safetensors` model file.

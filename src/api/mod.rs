@@ -7,6 +7,7 @@ pub mod core;
 pub mod data;
 pub mod fusion;
 pub mod genres;
+pub mod gmu;
 pub mod imdb;
 pub mod linear;
 pub mod logistic;
@@ -51,6 +52,7 @@ pub fn schemas() -> impl Iterator<Item = &'static schema::Schema> {
     [
         data::SCHEMAS,
         fusion::SCHEMAS,
+        gmu::SCHEMAS,
         logistic::SCHEMAS,
         genres::SCHEMAS,
         imdb::SCHEMAS,
@@ -86,7 +88,7 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<metrics::Report>("Report")
         .register_type_with_name::<genres::CoClusterHandle>("CoClustering")
         .register_type_with_name::<vision::BackboneHandle>("Backbone")
-        .register_type_with_name::<nn::MlpHandle>("Mlp")
+        .register_type_with_name::<nn::NetworkHandle>("Network")
         .register_type_with_name::<logistic::LogisticHandle>("LogisticRegression")
         .register_type_with_name::<fusion::ScalerHandle>("StandardScaler")
         .register_type_with_name::<fusion::CalibrationHandle>("Calibration")
@@ -131,7 +133,13 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(logistic::logistic_methods),
             ],
         ),
-        ("fusion", vec![exported_module!(fusion::fusion_module)]),
+        (
+            "fusion",
+            vec![
+                exported_module!(fusion::fusion_module),
+                exported_module!(gmu::gmu_module),
+            ],
+        ),
         (
             "nb",
             vec![

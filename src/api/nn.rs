@@ -1,5 +1,7 @@
 //! `nn::` — multi-layer perceptrons with sigmoid outputs for multi-label
-//! genres, trained on dense features (poster CNN features, embeddings).
+//! genres, trained on dense features (poster CNN features, embeddings). The
+//! script type `Network` also holds `fusion::gmu`'s gated multimodal unit,
+//! which trains, predicts and saves through the same methods.
 
 use std::sync::Arc;
 
@@ -11,15 +13,70 @@ use crate::data::Labels;
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 use crate::nn::train::Stop;
-use crate::nn::{Activation, FitOptions, History, Mlp, MlpSpec, OptimizerKind};
+use crate::nn::{
+    Activation, FitOptions, Gmu, GmuSpec, History, Mlp, MlpSpec, Network, OptimizerKind,
+    SavedNetwork,
+};
 
-/// An MLP as scripts hold it: the requested architecture (input and output
-/// widths 0 until `fit` takes them from the data) and, once built, the network.
+/// The architecture a script asked for; an MLP's input and output widths
+/// (a GMU's outputs) are 0 until `fit` takes them from the data.
 #[derive(Clone)]
-pub struct MlpHandle {
-    pub spec: MlpSpec,
-    pub model: Option<Arc<Mlp>>,
+pub enum Spec {
+    Mlp(MlpSpec),
+    Gmu(GmuSpec),
+}
+
+/// A network as scripts hold it: the requested architecture and, once
+/// built, the network and its training history.
+#[derive(Clone)]
+pub struct NetworkHandle {
+    pub spec: Spec,
+    pub model: Option<Arc<SavedNetwork>>,
     pub history: Option<Arc<History>>,
+}
+
+impl SavedNetwork {
+    pub fn predict_proba(&self, x: ndarray::ArrayView2<f32>) -> Result<ndarray::Array2<f32>> {
+        match self {
+            SavedNetwork::Mlp(m) => m.predict_proba(x),
+            SavedNetwork::Gmu(g) => g.predict_proba(x),
+        }
+    }
+
+    pub fn output_names(&self) -> Vec<String> {
+        match self {
+            SavedNetwork::Mlp(m) => m.output_names(),
+            SavedNetwork::Gmu(g) => g.output_names(),
+        }
+    }
+
+    fn names(&self) -> Option<&[String]> {
+        match self {
+            SavedNetwork::Mlp(m) => m.names.as_deref(),
+            SavedNetwork::Gmu(g) => g.names.as_deref(),
+        }
+    }
+
+    fn set_names(&mut self, names: Vec<String>) {
+        match self {
+            SavedNetwork::Mlp(m) => m.names = Some(names),
+            SavedNetwork::Gmu(g) => g.names = Some(names),
+        }
+    }
+
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        match self {
+            SavedNetwork::Mlp(m) => m.save(path),
+            SavedNetwork::Gmu(g) => g.save(path),
+        }
+    }
+
+    fn spec(&self) -> Spec {
+        match self {
+            SavedNetwork::Mlp(m) => Spec::Mlp(m.spec.clone()),
+            SavedNetwork::Gmu(g) => Spec::Gmu(g.spec.clone()),
+        }
+    }
 }
 
 pub static MLP: Schema = Schema::new(
@@ -80,7 +137,7 @@ fn patience_value(v: &Dynamic) -> bool {
 }
 
 pub static FIT: Schema = Schema::new(
-    "Mlp.fit",
+    "Network.fit",
     &[
         &[
             Opt::new(
@@ -180,9 +237,9 @@ pub static FIT: Schema = Schema::new(
 
 pub static SCHEMAS: &[&Schema] = &[&MLP, &FIT];
 
-pub fn mlp(opts: &Parsed, seed: impl FnOnce() -> Result<u64>) -> Result<MlpHandle> {
-    Ok(MlpHandle {
-        spec: MlpSpec {
+pub fn mlp(opts: &Parsed, seed: impl FnOnce() -> Result<u64>) -> Result<NetworkHandle> {
+    Ok(NetworkHandle {
+        spec: Spec::Mlp(MlpSpec {
             input: opts.opt_usize("input")?.unwrap_or(0),
             hidden: opts.usizes("hidden")?,
             outputs: opts.opt_usize("outputs")?.unwrap_or(0),
@@ -190,7 +247,7 @@ pub fn mlp(opts: &Parsed, seed: impl FnOnce() -> Result<u64>) -> Result<MlpHandl
             dropout: opts.float("dropout")? as f32,
             standardize: opts.flag("standardize")?,
             seed: opts.seed(seed)?,
-        },
+        }),
         model: None,
         history: None,
     })
@@ -240,10 +297,29 @@ pub fn fit_options(opts: &Parsed, seed: impl FnOnce() -> Result<u64>) -> Result<
     })
 }
 
-impl MlpHandle {
-    pub fn fitted(&self) -> Result<&Mlp> {
+impl NetworkHandle {
+    pub fn fitted(&self) -> Result<&SavedNetwork> {
         self.model.as_deref().ok_or_else(|| {
             Error::invalid("this network is not fitted yet; call fit(x, labels) first")
+        })
+    }
+
+    /// The network to train: the fitted one, or a new one sized from the data.
+    fn network(&self, x: &Matrix, y: &Labels) -> Result<SavedNetwork> {
+        if let Some(m) = &self.model {
+            return Ok((**m).clone());
+        }
+        let or = |given: usize, data: usize| if given == 0 { data } else { given };
+        Ok(match &self.spec {
+            Spec::Mlp(spec) => SavedNetwork::Mlp(Mlp::new(MlpSpec {
+                input: or(spec.input, x.cols()),
+                outputs: or(spec.outputs, y.cols()),
+                ..spec.clone()
+            })?),
+            Spec::Gmu(spec) => SavedNetwork::Gmu(Gmu::new(GmuSpec {
+                outputs: or(spec.outputs, y.cols()),
+                ..spec.clone()
+            })?),
         })
     }
 
@@ -251,18 +327,8 @@ impl MlpHandle {
     /// error mid-training (Ctrl-C, a diverging loss) the handle keeps the
     /// best weights reached, so nothing already learnt is lost.
     pub fn fit(&mut self, x: &Matrix, y: &Labels, opts: &Parsed, fit: FitOptions) -> Result<()> {
-        let mut mlp = match &self.model {
-            Some(m) => (**m).clone(),
-            None => {
-                let or = |given: usize, data: usize| if given == 0 { data } else { given };
-                Mlp::new(MlpSpec {
-                    input: or(self.spec.input, x.cols()),
-                    outputs: or(self.spec.outputs, y.cols()),
-                    ..self.spec.clone()
-                })?
-            }
-        };
-        if mlp.names.as_deref().is_some_and(|n| n != y.names()) {
+        let mut net = self.network(x, y)?;
+        if net.names().is_some_and(|n| n != y.names()) {
             return Err(Error::invalid(
                 "fit: these labels have other names than the ones the network was trained on",
             ));
@@ -284,22 +350,21 @@ impl MlpHandle {
             }
             bar.update(e.epoch, &note);
         };
-        let result = crate::nn::train::fit(
-            &mut mlp,
-            x.values().view(),
-            labels_f32(y).view(),
-            validation
-                .as_ref()
-                .zip(yv.as_ref())
-                .map(|((vx, _), vy)| (vx.values().view(), vy.view())),
-            &fit,
-            &mut report,
-        );
+        let y32 = labels_f32(y);
+        let val = validation
+            .as_ref()
+            .zip(yv.as_ref())
+            .map(|((vx, _), vy)| (vx.values().view(), vy.view()));
+        let x = x.values().view();
+        let result = match &mut net {
+            SavedNetwork::Mlp(m) => crate::nn::train::fit(m, x, y32.view(), val, &fit, &mut report),
+            SavedNetwork::Gmu(g) => crate::nn::train::fit(g, x, y32.view(), val, &fit, &mut report),
+        };
         // Data errors come before training and change nothing; once epochs
         // ran, the handle keeps the network even when training was cut short.
         let history = result?;
-        mlp.names = Some(y.names().to_vec());
-        self.model = Some(Arc::new(mlp));
+        net.set_names(y.names().to_vec());
+        self.model = Some(Arc::new(net));
         let stop = history.stop.clone();
         self.history = Some(Arc::new(history));
         match stop {
@@ -338,37 +403,51 @@ pub fn history_map(h: &History) -> Map {
     m
 }
 
-fn describe(net: &MlpHandle) -> String {
-    let spec = net.model.as_ref().map_or(&net.spec, |m| &m.spec);
-    let sizes: Vec<String> = spec
-        .sizes()
-        .iter()
-        .map(|&s| {
-            if s == 0 {
-                "?".to_string()
-            } else {
-                s.to_string()
-            }
-        })
-        .collect();
+fn width(s: usize) -> String {
+    if s == 0 {
+        "?".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+fn describe(net: &NetworkHandle) -> String {
+    let spec = net.model.as_ref().map_or(net.spec.clone(), |m| m.spec());
     let state = match &net.model {
         None => "not fitted".to_string(),
         Some(m) => {
             let trained = net.history.as_ref().map_or(String::new(), |h| {
                 format!("; trained {} epochs, best {}", h.epochs.len(), h.best_epoch)
             });
-            format!("{} parameters{trained}", m.parameters())
+            let parameters = match &**m {
+                SavedNetwork::Mlp(m) => m.parameters(),
+                SavedNetwork::Gmu(g) => g.parameters(),
+            };
+            format!("{parameters} parameters{trained}")
         }
     };
-    format!(
-        "Mlp {} ({}, dropout {}; {state})",
-        sizes.join(" → "),
-        spec.activation.name(),
-        spec.dropout
-    )
+    match spec {
+        Spec::Mlp(spec) => {
+            let sizes: Vec<String> = spec.sizes().into_iter().map(width).collect();
+            format!(
+                "Mlp {} ({}, dropout {}; {state})",
+                sizes.join(" → "),
+                spec.activation.name(),
+                spec.dropout
+            )
+        }
+        Spec::Gmu(spec) => format!(
+            "Gmu [{} text, {} image] → {} gated → {} (dropout {}; {state})",
+            spec.inputs[0],
+            spec.inputs[1],
+            spec.hidden,
+            width(spec.outputs),
+            spec.dropout
+        ),
+    }
 }
 
-fn seed_from(ctx: &rhai::NativeCallContext) -> Result<u64> {
+pub fn seed_from(ctx: &rhai::NativeCallContext) -> Result<u64> {
     Ok(crate::api::session_rng(ctx)?.borrow_mut().next_u32() as u64)
 }
 
@@ -379,9 +458,8 @@ pub mod nn_module {
 
     use rhai::{Map, NativeCallContext};
 
-    use super::{MlpHandle, seed_from};
+    use super::{NetworkHandle, seed_from};
     use crate::api::convert::{RhaiResult, located};
-    use crate::nn::Mlp;
 
     /// A multi-layer perceptron for multi-label outputs: dense hidden layers
     /// with `activation`, optional dropout after each, and one sigmoid
@@ -400,16 +478,17 @@ pub mod nn_module {
     /// assert_eq(net.to_string(), "Mlp ? → 1024 → 256 → ? (relu, dropout 0.2; not fitted)");
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn mlp(ctx: NativeCallContext, options: Map) -> RhaiResult<MlpHandle> {
+    pub fn mlp(ctx: NativeCallContext, options: Map) -> RhaiResult<NetworkHandle> {
         located(&ctx, || {
             let opts = super::MLP.parse(options)?;
             super::mlp(&opts, || seed_from(&ctx))
         })
     }
 
-    /// Loads a network saved with `save` (with its scaler and label names).
+    /// Loads a network saved with `save` (an MLP or a `fusion::gmu`, with
+    /// its scaler and label names).
     ///
-    /// Errors: not a genrelab model file, not an MLP, or a missing or
+    /// Errors: not a genrelab model file, not a network, or a missing or
     /// mis-shaped tensor (named).
     ///
     /// ```rhai
@@ -421,11 +500,11 @@ pub mod nn_module {
     /// assert_eq(nn::load(path).predict_proba(x).to_array(), net.predict_proba(x).to_array());
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn load(ctx: NativeCallContext, path: &str) -> RhaiResult<MlpHandle> {
+    pub fn load(ctx: NativeCallContext, path: &str) -> RhaiResult<NetworkHandle> {
         located(&ctx, || {
-            let m = Mlp::load(Path::new(path))?;
-            Ok(MlpHandle {
-                spec: m.spec.clone(),
+            let m = crate::nn::load(Path::new(path))?;
+            Ok(NetworkHandle {
+                spec: m.spec(),
                 model: Some(Arc::new(m)),
                 history: None,
             })
@@ -437,7 +516,7 @@ pub mod nn_module {
 pub mod nn_methods {
     use rhai::{Dynamic, Map, NativeCallContext};
 
-    use super::{MlpHandle, seed_from};
+    use super::{NetworkHandle, seed_from};
     use crate::api::convert::RhaiResult;
     use crate::data::Labels;
     use crate::matrix::Matrix;
@@ -448,10 +527,10 @@ pub mod nn_methods {
     #[rhai_fn(global, name = "fit", return_raw)]
     pub fn fit(
         ctx: NativeCallContext,
-        net: &mut MlpHandle,
+        net: &mut NetworkHandle,
         x: Matrix,
         labels: Labels,
-    ) -> RhaiResult<MlpHandle> {
+    ) -> RhaiResult<NetworkHandle> {
         fit_with(ctx, net, x, labels, Map::new())
     }
 
@@ -480,11 +559,11 @@ pub mod nn_methods {
     #[rhai_fn(global, name = "fit", return_raw)]
     pub fn fit_with(
         ctx: NativeCallContext,
-        net: &mut MlpHandle,
+        net: &mut NetworkHandle,
         x: Matrix,
         labels: Labels,
         options: Map,
-    ) -> RhaiResult<MlpHandle> {
+    ) -> RhaiResult<NetworkHandle> {
         let opts = super::FIT.parse(options)?;
         let fit = super::fit_options(&opts, || seed_from(&ctx))?;
         net.fit(&x, &labels, &opts, fit)?;
@@ -496,7 +575,7 @@ pub mod nn_methods {
     ///
     /// Errors: not fitted; other columns than the network's; NaN features.
     #[rhai_fn(global, name = "predict_proba", return_raw, pure)]
-    pub fn predict_proba(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Matrix> {
+    pub fn predict_proba(net: &mut NetworkHandle, x: Matrix) -> RhaiResult<Matrix> {
         let m = net.fitted()?;
         let p = m.predict_proba(x.values().view())?;
         Ok(Matrix::new(p).with_names(
@@ -511,7 +590,7 @@ pub mod nn_methods {
     ///
     /// Errors: as `predict_proba`.
     #[rhai_fn(global, name = "predict", return_raw, pure)]
-    pub fn predict(net: &mut MlpHandle, x: Matrix) -> RhaiResult<Labels> {
+    pub fn predict(net: &mut NetworkHandle, x: Matrix) -> RhaiResult<Labels> {
         let m = net.fitted()?;
         let p = m.predict_proba(x.values().view())?;
         Ok(Labels::new(
@@ -524,7 +603,7 @@ pub mod nn_methods {
     /// `seconds` per epoch, `epochs`, `best_epoch` (the weights held),
     /// `stopped_early`; `()` before `fit`.
     #[rhai_fn(global, get = "history", pure)]
-    pub fn history(net: &mut MlpHandle) -> Dynamic {
+    pub fn history(net: &mut NetworkHandle) -> Dynamic {
         net.history
             .as_ref()
             .map_or(Dynamic::UNIT, |h| super::history_map(h).into())
@@ -535,13 +614,13 @@ pub mod nn_methods {
     ///
     /// Errors: not fitted; the path is not `.safetensors` or cannot be written.
     #[rhai_fn(global, name = "save", return_raw, pure)]
-    pub fn save(net: &mut MlpHandle, path: &str) -> RhaiResult<()> {
+    pub fn save(net: &mut NetworkHandle, path: &str) -> RhaiResult<()> {
         Ok(net.fitted()?.save(std::path::Path::new(path))?)
     }
 
     /// The architecture, its parameter count and the training so far.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn to_string(net: &mut MlpHandle) -> String {
+    pub fn to_string(net: &mut NetworkHandle) -> String {
         super::describe(net)
     }
 }

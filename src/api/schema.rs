@@ -208,7 +208,7 @@ impl Kind {
     }
 }
 
-fn number(v: &Dynamic) -> Option<f64> {
+pub fn number(v: &Dynamic) -> Option<f64> {
     v.as_float()
         .ok()
         .or_else(|| v.as_int().ok().map(|i| i as f64))
@@ -288,7 +288,7 @@ pub const SEED: Opt = Opt::new(
 /// The options of one script function. `groups` lets functions share
 /// declarations (`tfidf_vectorizer` takes `count_vectorizer`'s and `tfidf`'s).
 pub struct Schema {
-    /// The function as `genrelab doc` names it: `nn::mlp`, `Mlp.fit`.
+    /// The function as `genrelab doc` names it: `nn::mlp`, `Network.fit`.
     pub function: &'static str,
     pub groups: &'static [&'static [Opt]],
 }

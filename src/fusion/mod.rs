@@ -1,7 +1,8 @@
 //! Combining modalities. Late fusion: a weighted mean of the probability
 //! matrices of several models (text, poster), with weights given or picked on
-//! development data over a grid on the simplex (the reference's D1w). Early
-//! fusion is `data::hstack` + a scaler + any model.
+//! development data over a grid on the simplex (the reference's D1w), one
+//! weight vector for all labels or one per label. Early fusion is
+//! `data::hstack` + a scaler + any model; the gated unit is `nn::gmu`.
 
 use ndarray::{Array2, ArrayView2};
 
@@ -108,6 +109,74 @@ pub fn tune_weights(y_dev: ArrayView2<u8>, dev: &[ArrayView2<f32>], step: f64) -
     best
 }
 
+/// Σ wₖ·Pₖ with one weight vector per label column (`weights[j]` for column j).
+pub fn weighted_mean_per_label(blocks: &[ArrayView2<f32>], weights: &[Vec<f64>]) -> Array2<f32> {
+    let mut out = Array2::<f64>::zeros(blocks[0].raw_dim());
+    for (k, b) in blocks.iter().enumerate() {
+        for (j, (mut o, col)) in out.columns_mut().into_iter().zip(b.columns()).enumerate() {
+            let w = weights[j][k];
+            o.zip_mut_with(&col, |o, v| *o += w * f64::from(*v));
+        }
+    }
+    out.mapv(|v| v as f32)
+}
+
+/// The best F1 one label reaches over every threshold of its scores (a
+/// sweep down the sorted scores; tied scores move together).
+fn best_f1(scores: &[f64], truth: &[bool]) -> f64 {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let positives = truth.iter().filter(|&&t| t).count() as f64;
+    let (mut tp, mut fp, mut best) = (0.0, 0.0, 0.0f64);
+    for (i, &r) in order.iter().enumerate() {
+        if truth[r] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        let last_of_tie = order.get(i + 1).is_none_or(|&n| scores[n] != scores[r]);
+        if last_of_tie && tp > 0.0 {
+            best = best.max(2.0 * tp / (2.0 * tp + fp + (positives - tp)));
+        }
+    }
+    best
+}
+
+/// One weight vector per label: for each label, the grid point whose fused
+/// dev scores give that label's best F1 at its best threshold (ties keep the
+/// earlier grid point). Labels without a positive on dev keep equal weights.
+pub fn tune_label_weights(
+    y_dev: ArrayView2<u8>,
+    dev: &[ArrayView2<f32>],
+    step: f64,
+) -> Vec<Vec<f64>> {
+    let grid = simplex_grid(dev.len(), step);
+    (0..y_dev.ncols())
+        .map(|j| {
+            let truth: Vec<bool> = y_dev.column(j).iter().map(|&v| v != 0).collect();
+            if !truth.contains(&true) {
+                return vec![1.0 / dev.len() as f64; dev.len()];
+            }
+            let mut best = (grid[0].clone(), f64::NEG_INFINITY);
+            for w in &grid {
+                let fused: Vec<f64> = (0..y_dev.nrows())
+                    .map(|i| {
+                        dev.iter()
+                            .zip(w)
+                            .map(|(b, w)| w * f64::from(b[[i, j]]))
+                            .sum()
+                    })
+                    .collect();
+                let f1 = best_f1(&fused, &truth);
+                if f1 > best.1 {
+                    best = (w.clone(), f1);
+                }
+            }
+            best.0
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +215,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("matrix 0 is 4 × 2 but matrix 1 is 1 × 1"), "{e}");
+    }
+
+    #[test]
+    fn per_label_weights_follow_the_model_that_knows_each_label() {
+        // Label 0 is known by model a, label 1 by model b.
+        let y = ndarray::array![[1u8, 0], [0, 1], [1, 1], [0, 0]];
+        let a = ndarray::array![[0.9f32, 0.5], [0.1, 0.2], [0.8, 0.4], [0.2, 0.9]];
+        let b = ndarray::array![[0.2f32, 0.1], [0.9, 0.8], [0.1, 0.7], [0.8, 0.2]];
+        let w = tune_label_weights(y.view(), &[a.view(), b.view()], 0.5);
+        assert_eq!(w, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+        let fused = weighted_mean_per_label(&[a.view(), b.view()], &w);
+        assert_eq!(fused.column(0), a.column(0));
+        assert_eq!(fused.column(1), b.column(1));
+        // sklearn.metrics.f1_score at the best threshold of [0.9, 0.1, 0.8, 0.2]
+        // against [1, 0, 1, 0] is 1.0; of [0.5, 0.2, 0.4, 0.9] against [0, 1, 1, 0]:
+        // threshold 0.2 (predict 0.4, 0.5, 0.9 -> tp 1, fp 2, fn 1) 0.4, or all
+        // positive 2·2/(2·2+2) = 0.667.
+        assert_eq!(
+            best_f1(&[0.9, 0.1, 0.8, 0.2], &[true, false, true, false]),
+            1.0
+        );
+        let f = best_f1(&[0.5, 0.2, 0.4, 0.9], &[false, true, true, false]);
+        assert!((f - 2.0 / 3.0).abs() < 1e-12, "{f}");
     }
 }

@@ -7,8 +7,10 @@
 //! on logits averaged over every (row, label) cell.
 
 pub mod gemm;
+pub mod gmu;
 pub mod optim;
 mod saved;
+pub use saved::{SavedNetwork, load};
 pub mod train;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -17,8 +19,134 @@ use rand::SeedableRng;
 
 use crate::error::{Error, Result};
 
+pub use gmu::{Gmu, GmuSpec};
 pub use optim::{Optimizer, OptimizerKind};
 pub use train::{FitOptions, History};
+
+/// What the training loop (`train::fit`) needs of a network with sigmoid
+/// outputs: its widths, its input scaler, logits, gradients of the mean
+/// BCE-with-logits and its parameters in one fixed order. The MLP and the
+/// gated multimodal unit implement it, so both train with the same
+/// optimisers, early stopping and seeds.
+pub trait Network: Clone {
+    fn input(&self) -> usize;
+    fn outputs(&self) -> usize;
+    /// Whether `fit` standardises the input (and the scaler, once fitted).
+    fn standardize(&self) -> bool;
+    fn scaler(&self) -> Option<&Scaler>;
+    fn set_scaler(&mut self, scaler: Scaler);
+    /// Logits for a batch of already standardised rows.
+    fn forward(&self, x: ArrayView2<f32>) -> Array2<f32>;
+    /// Gradients of the batch's mean BCE-with-logits, one flat vector per
+    /// parameter in `parameters_mut` order (dropout drawn from `rng`), and
+    /// the batch loss.
+    fn gradients(
+        &self,
+        x: Array2<f32>,
+        y: ArrayView2<f32>,
+        rng: &mut rand_xoshiro::Xoshiro256PlusPlus,
+    ) -> (Vec<Vec<f32>>, f64);
+    fn parameters_mut(&mut self) -> Vec<&mut [f32]>;
+    /// Each parameter's shape and whether weight decay applies (weights, not biases).
+    fn parameter_shapes(&self) -> Vec<(Vec<usize>, bool)>;
+
+    /// Checks a feature matrix before it reaches the network: the column
+    /// count, and no NaN or infinity (named by row and column).
+    fn check_input(&self, x: ArrayView2<f32>, what: &str) -> Result<()> {
+        if x.ncols() != self.input() {
+            return Err(Error::invalid(format!(
+                "{what}: the network takes {} input columns, the matrix has {}",
+                self.input(),
+                x.ncols()
+            )));
+        }
+        crate::matrix::check_finite(x, None, what, "features")
+    }
+
+    /// Standardises (if the model does) and returns an owned copy ready for the network.
+    fn prepare(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        match self.scaler() {
+            Some(s) => s.transform(x),
+            None => x.to_owned(),
+        }
+    }
+
+    /// Sigmoid probabilities, one row per input row, in chunks so memory
+    /// stays bounded on large inputs.
+    fn predict_proba(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
+        self.check_input(x, "predict_proba")?;
+        let mut out = Array2::zeros((x.nrows(), self.outputs()));
+        const CHUNK: usize = 4096;
+        for (i, chunk) in x.axis_chunks_iter(Axis(0), CHUNK).enumerate() {
+            crate::interrupt::check()?;
+            let logits = self.forward(self.prepare(chunk).view());
+            out.slice_mut(ndarray::s![i * CHUNK..i * CHUNK + chunk.nrows(), ..])
+                .assign(&logits.mapv(sigmoid));
+        }
+        Ok(out)
+    }
+}
+
+/// Inverted dropout: a mask of 0 and 1/keep, drawn per cell.
+pub(crate) fn dropout_mask(shape: (usize, usize), rate: f32, rng: &mut impl Rng) -> Array2<f32> {
+    let keep = 1.0 - rate;
+    Array2::from_shape_simple_fn(shape, || {
+        if rng.r#gen::<f32>() < keep {
+            1.0 / keep
+        } else {
+            0.0
+        }
+    })
+}
+
+/// Glorot-uniform weights (U(±sqrt(6 / (fan_in + fan_out))), Keras'
+/// default) and zero biases.
+pub(crate) fn glorot(inputs: usize, outputs: usize, rng: &mut impl Rng) -> Dense {
+    let limit = (6.0 / (inputs + outputs) as f64).sqrt() as f32;
+    Dense {
+        weights: Array2::from_shape_simple_fn((inputs, outputs), || rng.gen_range(-limit..limit)),
+        bias: Array1::zeros(outputs),
+    }
+}
+
+/// The layers' weights and biases as optimiser parameters, in order.
+pub(crate) fn dense_parameters<'a>(
+    layers: impl IntoIterator<Item = &'a mut Dense>,
+) -> Vec<&'a mut [f32]> {
+    layers
+        .into_iter()
+        .flat_map(|l| {
+            [
+                l.weights.as_slice_mut().expect("weights are contiguous"),
+                l.bias.as_slice_mut().expect("biases are contiguous"),
+            ]
+        })
+        .collect()
+}
+
+/// Shapes of the layers' parameters; weights decay, biases do not.
+pub(crate) fn dense_shapes<'a>(
+    layers: impl IntoIterator<Item = &'a Dense>,
+) -> Vec<(Vec<usize>, bool)> {
+    layers
+        .into_iter()
+        .flat_map(|l| {
+            [
+                (l.weights.shape().to_vec(), true),
+                (l.bias.shape().to_vec(), false),
+            ]
+        })
+        .collect()
+}
+
+/// An owned array's values in row-major order, without a copy when it is standard-layout.
+pub(crate) fn flat<D: ndarray::Dimension>(a: ndarray::Array<f32, D>) -> Vec<f32> {
+    if a.is_standard_layout() {
+        a.into_raw_vec_and_offset().0
+    } else {
+        a.iter().copied().collect()
+    }
+}
 
 /// Hidden-layer non-linearity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -174,18 +302,10 @@ impl Mlp {
             )));
         }
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(spec.seed);
-        let sizes = spec.sizes();
-        let layers = sizes
+        let layers = spec
+            .sizes()
             .windows(2)
-            .map(|w| {
-                let limit = (6.0 / (w[0] + w[1]) as f64).sqrt() as f32;
-                Dense {
-                    weights: Array2::from_shape_simple_fn((w[0], w[1]), || {
-                        rng.gen_range(-limit..limit)
-                    }),
-                    bias: Array1::zeros(w[1]),
-                }
-            })
+            .map(|w| glorot(w[0], w[1], &mut rng))
             .collect();
         Ok(Mlp {
             spec,
@@ -193,61 +313,6 @@ impl Mlp {
             scaler: None,
             names: None,
         })
-    }
-
-    pub fn input(&self) -> usize {
-        self.spec.input
-    }
-
-    pub fn outputs(&self) -> usize {
-        self.spec.outputs
-    }
-
-    /// Checks a feature matrix before it reaches the network: the column
-    /// count, and no NaN or infinity (named by row and column).
-    pub fn check_input(&self, x: ArrayView2<f32>, what: &str) -> Result<()> {
-        if x.ncols() != self.input() {
-            return Err(Error::invalid(format!(
-                "{what}: the network takes {} input columns, the matrix has {}",
-                self.input(),
-                x.ncols()
-            )));
-        }
-        crate::matrix::check_finite(x, None, what, "features")
-    }
-
-    /// Logits for a batch of already standardised rows.
-    pub(crate) fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let last = self.layers.len() - 1;
-        let mut a = self.layers[0].affine(x);
-        for layer in &self.layers[1..=last] {
-            self.spec.activation.apply(&mut a);
-            a = layer.affine(a.view());
-        }
-        a
-    }
-
-    /// Standardises (if the model does) and returns a owned copy ready for the network.
-    pub(crate) fn prepare(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        match &self.scaler {
-            Some(s) => s.transform(x),
-            None => x.to_owned(),
-        }
-    }
-
-    /// Sigmoid probabilities, one row per input row, in chunks so memory
-    /// stays bounded on large inputs.
-    pub fn predict_proba(&self, x: ArrayView2<f32>) -> Result<Array2<f32>> {
-        self.check_input(x, "predict_proba")?;
-        let mut out = Array2::zeros((x.nrows(), self.outputs()));
-        const CHUNK: usize = 4096;
-        for (i, chunk) in x.axis_chunks_iter(Axis(0), CHUNK).enumerate() {
-            crate::interrupt::check()?;
-            let logits = self.forward(self.prepare(chunk).view());
-            out.slice_mut(ndarray::s![i * CHUNK..i * CHUNK + chunk.nrows(), ..])
-                .assign(&logits.mapv(sigmoid));
-        }
-        Ok(out)
     }
 
     /// The label names of the outputs (`output0`, … before any fit named them).
@@ -263,6 +328,61 @@ impl Mlp {
             .iter()
             .map(|l| l.weights.len() + l.bias.len())
             .sum()
+    }
+}
+
+impl Network for Mlp {
+    fn input(&self) -> usize {
+        self.spec.input
+    }
+
+    fn outputs(&self) -> usize {
+        self.spec.outputs
+    }
+
+    fn standardize(&self) -> bool {
+        self.spec.standardize
+    }
+
+    fn scaler(&self) -> Option<&Scaler> {
+        self.scaler.as_ref()
+    }
+
+    fn set_scaler(&mut self, scaler: Scaler) {
+        self.scaler = Some(scaler);
+    }
+
+    fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let last = self.layers.len() - 1;
+        let mut a = self.layers[0].affine(x);
+        for layer in &self.layers[1..=last] {
+            self.spec.activation.apply(&mut a);
+            a = layer.affine(a.view());
+        }
+        a
+    }
+
+    fn gradients(
+        &self,
+        x: Array2<f32>,
+        y: ArrayView2<f32>,
+        rng: &mut rand_xoshiro::Xoshiro256PlusPlus,
+    ) -> (Vec<Vec<f32>>, f64) {
+        let (dw, db, loss) = train::gradients(self, x, y, rng);
+        let grads = dw
+            .into_iter()
+            .zip(db)
+            .flat_map(|(w, b)| [flat(w), flat(b)])
+            .collect();
+        (grads, loss)
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut [f32]> {
+        dense_parameters(self.layers.iter_mut())
+    }
+
+    fn parameter_shapes(&self) -> Vec<(Vec<usize>, bool)> {
+        dense_shapes(self.layers.iter())
     }
 }
 

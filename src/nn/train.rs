@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 
 use super::gemm::matmul_into;
 use super::optim::{Optimizer, OptimizerKind};
-use super::{Mlp, Scaler, bce_with_logits, sigmoid};
+use super::{Mlp, Network, Scaler, bce_with_logits, sigmoid};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -78,12 +78,12 @@ pub struct History {
     pub stop: Stop,
 }
 
-/// Trains `mlp` on rows `x` with 0/1 targets `y`. Bad data (shapes, NaN) is
-/// an error before anything changes. Ctrl-C and a diverging loss end
-/// training early with the model at its best epoch so far, reported in
-/// `History::stop` so the caller keeps what was learnt.
-pub fn fit(
-    mlp: &mut Mlp,
+/// Trains `mlp` (an MLP or a GMU) on rows `x` with 0/1 targets `y`. Bad
+/// data (shapes, NaN) is an error before anything changes. Ctrl-C and a
+/// diverging loss end training early with the model at its best epoch so
+/// far, reported in `History::stop` so the caller keeps what was learnt.
+pub fn fit<N: Network>(
+    mlp: &mut N,
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
     validation: Option<(ArrayView2<f32>, ArrayView2<f32>)>,
@@ -99,17 +99,13 @@ pub fn fit(
             "fit: epochs and batch_size must be at least 1",
         ));
     }
-    if mlp.spec.standardize && mlp.scaler.is_none() {
-        mlp.scaler = Some(Scaler::fit(x));
+    if mlp.standardize() && mlp.scaler().is_none() {
+        mlp.set_scaler(Scaler::fit(x));
     }
     let x = mlp.prepare(x);
     let validation = validation.map(|(vx, vy)| (mlp.prepare(vx), vy));
-    let shapes: Vec<Vec<usize>> = mlp
-        .layers
-        .iter()
-        .flat_map(|l| [l.weights.shape().to_vec(), l.bias.shape().to_vec()])
-        .collect();
-    let decayed: Vec<bool> = (0..shapes.len()).map(|i| i % 2 == 0).collect();
+    let (shapes, decayed): (Vec<Vec<usize>>, Vec<bool>) =
+        mlp.parameter_shapes().into_iter().unzip();
     let mut optimizer = Optimizer::new(
         opts.optimizer,
         opts.lr,
@@ -120,7 +116,7 @@ pub fn fit(
     let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(opts.seed);
     let mut order: Vec<usize> = (0..x.nrows()).collect();
     let mut history = History::default();
-    let (mut best_loss, mut best_layers) = (f64::INFINITY, mlp.layers.clone());
+    let (mut best_loss, mut best) = (f64::INFINITY, mlp.clone());
 
     for epoch in 1..=opts.epochs {
         let started = Instant::now();
@@ -132,14 +128,19 @@ pub fn fit(
             if crate::interrupt::check().is_err() {
                 history.stop = Stop::Interrupted;
                 if opts.patience.is_some() && history.best_epoch > 0 {
-                    mlp.layers = best_layers;
+                    *mlp = best;
                 }
                 return Ok(history);
             }
             let xb = x.select(Axis(0), batch);
             let yb = y.select(Axis(0), batch);
-            loss_sum += train_batch(mlp, &mut optimizer, &decayed, xb, yb.view(), &mut rng)
-                * batch.len() as f64;
+            let (grads, loss) = mlp.gradients(xb, yb.view(), &mut rng);
+            optimizer.step(
+                mlp.parameters_mut(),
+                grads.iter().map(Vec::as_slice).collect(),
+                &decayed,
+            );
+            loss_sum += loss * batch.len() as f64;
         }
         let loss = loss_sum / x.nrows() as f64;
         let val_loss = validation
@@ -155,7 +156,7 @@ pub fn fit(
         on_epoch(&record);
         history.epochs.push(record);
         if !loss.is_finite() {
-            mlp.layers = best_layers;
+            *mlp = best;
             history.stop = Stop::Diverged(format!(
                 "fit: the training loss became {loss} at epoch {epoch}; lower lr (now {}); the network keeps epoch {}'s weights",
                 opts.lr, history.best_epoch
@@ -166,7 +167,7 @@ pub fn fit(
         if monitored < best_loss - opts.min_delta || history.best_epoch == 0 {
             best_loss = monitored;
             history.best_epoch = epoch;
-            best_layers.clone_from(&mlp.layers);
+            best.clone_from(mlp);
         } else if opts
             .patience
             .is_some_and(|p| epoch - history.best_epoch >= p)
@@ -176,14 +177,19 @@ pub fn fit(
         }
     }
     if opts.patience.is_some() {
-        mlp.layers = best_layers;
+        *mlp = best;
     } else {
         history.best_epoch = history.epochs.len();
     }
     Ok(history)
 }
 
-fn check_data(mlp: &Mlp, x: ArrayView2<f32>, y: ArrayView2<f32>, what: &str) -> Result<()> {
+fn check_data<N: Network>(
+    mlp: &N,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    what: &str,
+) -> Result<()> {
     mlp.check_input(x, what)?;
     if y.nrows() != x.nrows() {
         return Err(Error::invalid(format!(
@@ -211,7 +217,6 @@ pub(crate) fn gradients(
     rng: &mut impl Rng,
 ) -> (Vec<Array2<f32>>, Vec<Array1<f32>>, f64) {
     let last = mlp.layers.len() - 1;
-    let keep = 1.0 - mlp.spec.dropout;
     // inputs[l] is what layer l sees. With dropout, a hidden layer also keeps
     // its activation before the mask (the derivative needs it) and the mask.
     let mut inputs: Vec<Array2<f32>> = vec![x];
@@ -225,13 +230,7 @@ pub(crate) fn gradients(
         }
         mlp.spec.activation.apply(&mut z);
         if mlp.spec.dropout > 0.0 {
-            let mask = Array2::from_shape_simple_fn(z.raw_dim(), || {
-                if rng.r#gen::<f32>() < keep {
-                    1.0 / keep
-                } else {
-                    0.0
-                }
-            });
+            let mask = super::dropout_mask(z.dim(), mlp.spec.dropout, rng);
             inputs.push(&z * &mask);
             dropped.push(Some((z, mask)));
         } else {
@@ -272,39 +271,6 @@ pub(crate) fn gradients(
     weight_grads.reverse();
     bias_grads.reverse();
     (weight_grads, bias_grads, loss)
-}
-
-fn train_batch(
-    mlp: &mut Mlp,
-    optimizer: &mut Optimizer,
-    decayed: &[bool],
-    x: Array2<f32>,
-    y: ArrayView2<f32>,
-    rng: &mut impl Rng,
-) -> f64 {
-    let (dw, db, loss) = gradients(mlp, x, y, rng);
-    let mut params: Vec<&mut [f32]> = Vec::new();
-    for layer in mlp.layers.iter_mut() {
-        params.push(
-            layer
-                .weights
-                .as_slice_mut()
-                .expect("weights are contiguous"),
-        );
-        params.push(layer.bias.as_slice_mut().expect("biases are contiguous"));
-    }
-    let grads = dw
-        .iter()
-        .zip(&db)
-        .flat_map(|(w, b)| {
-            [
-                w.as_slice().expect("contiguous"),
-                b.as_slice().expect("contiguous"),
-            ]
-        })
-        .collect();
-    optimizer.step(params, grads, decayed);
-    loss
 }
 
 #[cfg(test)]
