@@ -457,18 +457,22 @@ fn hstack(blocks: &Array) -> Result<Dynamic> {
             .iter()
             .filter_map(|b| b.read_lock::<Sparse>().map(|s| s.clone()))
             .collect();
-        let dense_parts: Vec<ndarray::Array2<f32>> =
-            sparse.iter().map(|s| s.csr().to_dense()).collect();
-        let views: Vec<_> = dense_parts.iter().map(|a| a.view()).collect();
-        let joined = ndarray::concatenate(ndarray::Axis(1), &views)
-            .map_err(|e| Error::invalid(format!("data::hstack: {e}")))?;
-        return Ok(Dynamic::from(Sparse::new(crate::matrix::Csr::from_dense(
-            &joined,
-        ))));
+        let csrs: Vec<&crate::matrix::Csr> = sparse.iter().map(|s| s.csr()).collect();
+        return Ok(Dynamic::from(Sparse::new(crate::matrix::Csr::hstack(
+            &csrs,
+        )?)));
     }
-    let views: Vec<_> = dense.iter().map(|m| m.values().view()).collect();
-    let joined = ndarray::concatenate(ndarray::Axis(1), &views)
-        .map_err(|e| Error::invalid(format!("data::hstack: {e}")))?;
+    // Row-major, as every other matrix (ndarray's concatenate along columns
+    // gives column-major, which made batch selection and products 2x slower).
+    let cols: usize = dense.iter().map(|m| m.cols()).sum();
+    let mut joined = ndarray::Array2::<f32>::zeros((first.0, cols));
+    let mut at = 0;
+    for m in &dense {
+        joined
+            .slice_mut(ndarray::s![.., at..at + m.cols()])
+            .assign(m.values());
+        at += m.cols();
+    }
     Ok(Dynamic::from(Matrix::new(joined).with_names(
         dense[0].row_names().map(<[String]>::to_vec),
         None,

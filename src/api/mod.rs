@@ -21,6 +21,7 @@ pub mod text;
 pub mod tmdb;
 pub mod vectors;
 pub mod vision;
+pub mod write;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -107,6 +108,7 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(matrix::matrix_methods),
                 exported_module!(fusion::fusion_data),
                 exported_module!(fusion::fusion_methods),
+                exported_module!(write::write_module),
             ],
         ),
         (

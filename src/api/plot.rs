@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use rhai::Map;
 use rhai::plugin::*;
+use rhai::{Array, Dynamic, Map};
 
+use crate::api::convert::{finite, numbers};
 use crate::api::genres::{names_or_numbers, to_f64};
 use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, Schema};
 use crate::error::{Error, Result};
@@ -87,8 +88,26 @@ pub static BAR: Schema = Schema::new(
             D::Ints(&[49, 104, 142]),
             "[r, g, b] of the bars",
         ),
+        Opt::new(
+            "intervals",
+            Kind::Value {
+                expected: "an array of [low, high] pairs, one per bar",
+                check: pairs,
+            },
+            D::None,
+            "a whisker per bar from low to high (a bootstrap interval, say)",
+        ),
     ]],
 );
+
+fn pairs(v: &Dynamic) -> bool {
+    v.read_lock::<Array>().is_some_and(|a| {
+        a.iter().all(|p| {
+            p.read_lock::<Array>()
+                .is_some_and(|p| p.len() == 2 && p.iter().all(|x| x.is_float() || x.is_int()))
+        })
+    })
+}
 
 pub static LINE: Schema = Schema::new(
     "plot::line",
@@ -102,6 +121,46 @@ pub static LINE: Schema = Schema::new(
 );
 
 pub static SCHEMAS: &[&Schema] = &[&HEATMAP, &BAR, &LINE];
+
+/// The `intervals` option: one finite `[low, high]` with low <= high per bar.
+fn intervals(v: &Dynamic, bars: usize) -> Result<Vec<(f64, f64)>> {
+    let pairs: Vec<Vec<f64>> = v
+        .read_lock::<Array>()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    numbers(
+                        &p.read_lock::<Array>()
+                            .map(|p| p.clone())
+                            .unwrap_or_default(),
+                        "",
+                    )
+                    .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if pairs.len() != bars {
+        return Err(Error::invalid(format!(
+            "plot::bar: {} intervals for {bars} bars; give one [low, high] per bar",
+            pairs.len()
+        )));
+    }
+    pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            finite(p, &format!("plot::bar: interval {i}"))?;
+            if p[0] > p[1] {
+                return Err(Error::invalid(format!(
+                    "plot::bar: interval {i} is [{}, {}]; low must not exceed high",
+                    p[0], p[1]
+                )));
+            }
+            Ok((p[0], p[1]))
+        })
+        .collect()
+}
 
 fn size_option(opts: &Parsed, default: (u32, u32)) -> Result<(u32, u32)> {
     Ok(match opts.usizes("size").ok().as_deref() {
@@ -216,6 +275,9 @@ pub mod plot_module {
     /// ```rhai
     /// let path = plot::bar([3372, 2767, 1790], ["Drama", "Comedy", "Thriller"], #{ path: data::temp_path("bars.png") });
     /// assert(path.ends_with("bars.png"));
+    /// // with a bootstrap interval per bar
+    /// plot::bar([0.62, 0.58], ["fusion", "text"], #{ path: data::temp_path("f1.svg"),
+    ///           intervals: [[0.61, 0.63], [0.57, 0.59]] });
     /// ```
     #[rhai_fn(return_raw)]
     pub fn bar(
@@ -245,11 +307,16 @@ pub mod plot_module {
                 &opts,
                 (800, (80 + 28 * values.len() as u32).clamp(300, 2400)),
             )?;
+            let intervals = match opts.raw("intervals")? {
+                Some(v) => Some(super::intervals(v, values.len())?),
+                None => None,
+            };
             let figure = crate::plot::Bars {
                 values,
                 labels,
                 title: opts.text("title")?,
                 color,
+                intervals,
             };
             crate::plot::save(&figure, std::path::Path::new(&path), size)?;
             Ok(path)

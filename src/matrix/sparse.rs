@@ -143,6 +143,31 @@ impl Csr {
         )))
     }
 
+    /// Blocks of the same rows side by side (`scipy.sparse.hstack`), without
+    /// densifying: each row's entries of block k shift by the columns before it.
+    pub fn hstack(blocks: &[&Csr]) -> Result<Csr> {
+        let rows = blocks.first().map_or(0, |b| b.rows());
+        let cols: usize = blocks.iter().map(|b| b.cols()).sum();
+        let nnz: usize = blocks.iter().map(|b| b.nnz()).sum();
+        let (mut indptr, mut indices, mut data) = (
+            Vec::with_capacity(rows + 1),
+            Vec::with_capacity(nnz),
+            Vec::with_capacity(nnz),
+        );
+        indptr.push(0);
+        for i in 0..rows {
+            let mut offset = 0u32;
+            for b in blocks {
+                let (idx, val) = b.row(i);
+                indices.extend(idx.iter().map(|&j| j + offset));
+                data.extend_from_slice(val);
+                offset += b.cols() as u32;
+            }
+            indptr.push(indices.len());
+        }
+        Csr::new(rows, cols, indptr, indices, data)
+    }
+
     pub fn to_dense(&self) -> Array2<f32> {
         let mut dense = Array2::zeros((self.rows, self.cols));
         for i in 0..self.rows {

@@ -335,6 +335,8 @@ pub struct Bars {
     pub labels: Vec<String>,
     pub title: String,
     pub color: (u8, u8, u8),
+    /// Optional (low, high) per bar, drawn as a whisker (a bootstrap interval, say).
+    pub intervals: Option<Vec<(f64, f64)>>,
 }
 
 impl Figure for Bars {
@@ -358,10 +360,12 @@ impl Figure for Bars {
         let plot_h = height.saturating_sub(top + 12).max(1) as f64;
         let n = self.values.len().max(1) as f64;
         let step = plot_h / n;
+        let highs = self.intervals.iter().flatten().map(|i| i.1);
         let max = self
             .values
             .iter()
             .copied()
+            .chain(highs)
             .fold(0.0, f64::max)
             .max(f64::MIN_POSITIVE);
         if !self.title.is_empty() {
@@ -387,7 +391,22 @@ impl Figure for Bars {
             let mid = ((y0 + y1) / 2.0) as i32;
             area.draw_text(label, &label_style, (left as i32 - 6, mid))
                 .map_err(drawing_error)?;
-            area.draw_text(&format_cell(v), &value_style, (x1.round() as i32 + 6, mid))
+            let mut text_x = x1.round() as i32;
+            if let Some(&(lo, hi)) = self.intervals.as_ref().and_then(|i| i.get(k)) {
+                let at = |v: f64| (left as f64 + plot_w * (v.max(0.0) / max)).round() as i32;
+                let cap = ((y1 - y0) / 4.0).max(2.0) as i32;
+                let whisker = BLACK.stroke_width(2);
+                for segment in [
+                    [(at(lo), mid), (at(hi), mid)],
+                    [(at(lo), mid - cap), (at(lo), mid + cap)],
+                    [(at(hi), mid - cap), (at(hi), mid + cap)],
+                ] {
+                    area.draw(&PathElement::new(segment.to_vec(), whisker))
+                        .map_err(drawing_error)?;
+                }
+                text_x = text_x.max(at(hi));
+            }
+            area.draw_text(&format_cell(v), &value_style, (text_x + 6, mid))
                 .map_err(drawing_error)?;
         }
         Ok(())
