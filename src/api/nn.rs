@@ -316,10 +316,10 @@ impl NetworkHandle {
                 outputs: or(spec.outputs, y.cols()),
                 ..spec.clone()
             })?),
-            Spec::Gmu(spec) => SavedNetwork::Gmu(Gmu::new(GmuSpec {
+            Spec::Gmu(spec) => SavedNetwork::Gmu(Box::new(Gmu::new(GmuSpec {
                 outputs: or(spec.outputs, y.cols()),
                 ..spec.clone()
-            })?),
+            })?)),
         })
     }
 
@@ -358,7 +358,9 @@ impl NetworkHandle {
         let x = x.values().view();
         let result = match &mut net {
             SavedNetwork::Mlp(m) => crate::nn::train::fit(m, x, y32.view(), val, &fit, &mut report),
-            SavedNetwork::Gmu(g) => crate::nn::train::fit(g, x, y32.view(), val, &fit, &mut report),
+            SavedNetwork::Gmu(g) => {
+                crate::nn::train::fit(g.as_mut(), x, y32.view(), val, &fit, &mut report)
+            }
         };
         // Data errors come before training and change nothing; once epochs
         // ran, the handle keeps the network even when training was cut short.

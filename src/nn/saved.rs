@@ -73,14 +73,14 @@ fn get_names(saved: &Saved, path: &Path, outputs: usize) -> Result<Option<Vec<St
 #[derive(Clone, Debug, PartialEq)]
 pub enum SavedNetwork {
     Mlp(Mlp),
-    Gmu(Gmu),
+    Gmu(Box<Gmu>),
 }
 
 /// Reads an MLP or a GMU file.
 pub fn load(path: &Path) -> Result<SavedNetwork> {
     let saved = Saved::read(path, &["mlp", "gmu"])?;
     Ok(if saved.kind() == "gmu" {
-        SavedNetwork::Gmu(Gmu::from_saved(&saved, path)?)
+        SavedNetwork::Gmu(Box::new(Gmu::from_saved(&saved, path)?))
     } else {
         SavedNetwork::Mlp(Mlp::from_saved(&saved, path)?)
     })
@@ -206,7 +206,7 @@ mod tests {
         });
         gmu.names = Some(vec!["Drama".into(), "Comedy".into()]);
         gmu.save(&path).unwrap();
-        assert_eq!(load(&path).unwrap(), SavedNetwork::Gmu(gmu));
+        assert_eq!(load(&path).unwrap(), SavedNetwork::Gmu(Box::new(gmu)));
         let e = Mlp::load(&path).unwrap_err().to_string();
         assert!(e.ends_with("holds a 'gmu' model, expected mlp"), "{e}");
         let mut saved = Saved::read(&path, &["gmu"]).unwrap();
