@@ -30,6 +30,7 @@ impl Output {
     }
 
     pub fn write_line(&self, line: &str) {
+        crate::record::text(line);
         match self {
             Output::Stdout => crate::io_util::print_line(line),
             Output::Buffer(buf) => {

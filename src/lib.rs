@@ -24,6 +24,7 @@ pub mod nn;
 pub mod persist;
 pub mod plot;
 pub mod progress;
+pub mod record;
 pub mod repl;
 pub mod session;
 pub mod stdlib;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use genrelab::{EngineConfig, RunError, Session, docs, interrupt, repl};
+use genrelab::{EngineConfig, RunError, Session, docs, interrupt, record, repl};
 
 // See Cargo.toml: large tensors churn through glibc's mmap path otherwise.
 #[global_allocator]
@@ -32,8 +32,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a script; ARGS are in scope as the array `ARGS`.
+    /// Run a script; ARGS are in scope as the array `ARGS`. `--report
+    /// FILE.html` (or `.md`, before or after the arguments) writes a
+    /// self-contained record of the run: header, source, output, tables,
+    /// figures, warnings and the error, if any.
     Run {
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         file: PathBuf,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -51,19 +56,60 @@ fn main() -> ExitCode {
     let config = EngineConfig::default();
     match cli.command {
         None => ExitCode::from(repl::run(config) as u8),
-        Some(Command::Run { file, args }) => {
+        Some(Command::Run { report, file, args }) => {
             interrupt::install_handler();
-            match Session::run_file(&file, args, config) {
-                Ok(()) => ExitCode::SUCCESS,
+            let (args, trailing) = take_report(args);
+            let report = match (report, trailing) {
+                (Some(_), Some(_)) => {
+                    eprintln!("error: --report is given twice");
+                    return ExitCode::from(2);
+                }
+                (a, b) => a.or(b),
+            };
+            if let Some(path) = &report {
+                if let Err(e) = record::check_path(path) {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+                record::start();
+            }
+            let data_dir = match &config.data_dir {
+                Ok(d) => d.display().to_string(),
+                Err(_) => "(none found)".into(),
+            };
+            let result = Session::run_file(&file, args.clone(), config);
+            let (code, error) = match &result {
+                Ok(()) => (ExitCode::SUCCESS, None),
                 Err(RunError::Unreadable(why)) => {
                     eprintln!("error: {why}");
-                    ExitCode::from(2)
+                    (ExitCode::from(2), Some(format!("error: {why}")))
                 }
                 Err(RunError::Script(err)) => {
-                    eprintln!("{}", err.render());
-                    ExitCode::from(if err.is_interrupt() { 130 } else { 1 })
+                    let rendered = err.render();
+                    eprintln!("{rendered}");
+                    let code = if err.is_interrupt() { 130 } else { 1 };
+                    (ExitCode::from(code), Some(rendered))
+                }
+            };
+            if let Some(path) = report {
+                let info = record::RunInfo {
+                    script: file.display().to_string(),
+                    args,
+                    source: std::fs::read(&file)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default(),
+                    data_dir,
+                    ..Default::default()
+                };
+                match record::write(&path, info, error.as_deref()) {
+                    Ok(()) => eprintln!("report: {}", path.display()),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
                 }
             }
+            code
         }
         Some(Command::Doc { module }) => {
             let session = Session::new(config, Vec::new());
@@ -80,4 +126,24 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `--report FILE` / `--report=FILE` among the script's arguments (the
+/// trailing arguments swallow options after the script name): removed from
+/// them and returned.
+fn take_report(args: Vec<String>) -> (Vec<String>, Option<PathBuf>) {
+    let mut kept = Vec::with_capacity(args.len());
+    let mut report = None;
+    let mut iter = args.into_iter();
+    while let Some(a) = iter.next() {
+        if a == "--report" {
+            // A missing file name is refused by the format check.
+            report = Some(iter.next().map(PathBuf::from).unwrap_or_default());
+        } else if let Some(p) = a.strip_prefix("--report=") {
+            report = Some(PathBuf::from(p));
+        } else {
+            kept.push(a);
+        }
+    }
+    (kept, report)
 }

@@ -25,7 +25,8 @@ const KEYWORDS: &[&str] = &[
     "switch",
 ];
 
-const COMMANDS: &str = ":help [NAME]  :functions [MODULE]  :vars  :reset  :quit";
+const COMMANDS: &str =
+    ":help [NAME]  :functions [MODULE]  :vars  :reset  :report FILE.html|.md  :quit";
 
 /// What the completer knows, refreshed after every evaluation.
 #[derive(Default)]
@@ -184,15 +185,19 @@ fn handle(session: &mut Session, docs: &[FunctionDoc], input: &str, name: &str) 
     if let Some(command) = trimmed.strip_prefix(':') {
         return command_line(session, docs, command);
     }
+    crate::record::input(input);
     match session.eval(input, name) {
         Ok(value) => {
             if let Some(text) = session.display(&value) {
+                crate::record::text(&text);
                 crate::io_util::print_line(text);
             }
             Outcome::Continue
         }
         Err(err) => {
-            eprintln!("{}", err.render());
+            let rendered = err.render();
+            crate::record::error(&rendered);
+            eprintln!("{rendered}");
             Outcome::Failed
         }
     }
@@ -237,6 +242,28 @@ fn command_line(session: &mut Session, docs: &[FunctionDoc], command: &str) -> O
                 crate::io_util::print_line(format_args!("{name}: {typ}"));
             }
         }
+        "report" => {
+            if arg.is_empty() {
+                eprintln!(":report needs a file name ending in .html or .md");
+                return Outcome::Failed;
+            }
+            let path = std::path::Path::new(arg);
+            let info = crate::record::RunInfo {
+                script: "REPL session".into(),
+                source: crate::record::inputs(),
+                data_dir: session.data_dir_text(),
+                ..Default::default()
+            };
+            match crate::record::check_path(path)
+                .and_then(|()| crate::record::write(path, info, None))
+            {
+                Ok(()) => crate::io_util::print_line(format_args!("wrote {arg}")),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Outcome::Failed;
+                }
+            }
+        }
         "reset" => {
             session.reset();
             crate::io_util::print_line("session reset: variables, functions and imports cleared");
@@ -258,6 +285,8 @@ fn history_path() -> Option<PathBuf> {
 /// Runs the REPL (or the piped reader); returns the process exit code.
 pub fn run(config: EngineConfig) -> i32 {
     interrupt::install_handler();
+    // Kept for `:report`: the session's inputs, output and figures.
+    crate::record::start();
     let mut session = Session::new(config, Vec::new());
     let docs = docs::collect(session.engine());
     if std::io::stdin().is_terminal() {

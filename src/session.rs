@@ -95,6 +95,14 @@ impl Session {
         self.scope.push_constant("ARGS", args);
     }
 
+    /// The data folder as the report's header shows it.
+    pub fn data_dir_text(&self) -> String {
+        match &self.config.data_dir {
+            Ok(dir) => dir.display().to_string(),
+            Err(_) => "(none found)".into(),
+        }
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }

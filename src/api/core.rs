@@ -22,6 +22,36 @@ pub mod core_functions {
     use crate::api::convert::RhaiResult;
     use crate::docs::{self, HelpText};
 
+    /// Tells the report of this run (`genrelab run … --report FILE`) that
+    /// the next printed `text` is a table with these `columns`, `cells`
+    /// (arrays of strings, as shown) and numeric columns `right` (bools),
+    /// so the report shows it as a table; without a report it does
+    /// nothing. `std/table`'s `show` calls it; scripts print tables with
+    /// `table::show`.
+    ///
+    /// Errors: none (cells that are not strings are shown as their text).
+    ///
+    /// ```rhai
+    /// report_table(["genre", "n"], [["Drama", "3"]], [false, true], "genre  n\nDrama  3");
+    /// ```
+    pub fn report_table(columns: rhai::Array, cells: rhai::Array, right: rhai::Array, text: &str) {
+        if !crate::record::is_recording() {
+            return;
+        }
+        let strings =
+            |a: &rhai::Array| -> Vec<String> { a.iter().map(|v| v.to_string()).collect() };
+        let rows = cells
+            .iter()
+            .map(|r| {
+                r.read_lock::<rhai::Array>()
+                    .map(|r| strings(&r))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let numeric = right.iter().map(|v| v.as_bool().unwrap_or(false)).collect();
+        crate::record::table(strings(&columns), rows, numeric, text);
+    }
+
     /// Stops the script with an error unless `condition` is true.
     ///
     /// Errors: "assertion failed" when `condition` is false.

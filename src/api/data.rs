@@ -287,6 +287,7 @@ pub mod data_module {
                 ))
             })?;
             *session_rng(&ctx)?.borrow_mut() = crate::data::NumpyRng::new(seed);
+            crate::record::seed(seed);
             Ok(())
         })
     }

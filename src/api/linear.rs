@@ -230,7 +230,7 @@ pub fn grid_params(opts: &Parsed, shuffle_seed: Option<u32>) -> Result<GridParam
 
 fn warn_all(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        crate::record::warning(w);
     }
 }
 

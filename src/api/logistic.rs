@@ -85,10 +85,10 @@ impl LogisticHandle {
     fn fit(&mut self, x: &Design, labels: &Labels) -> Result<LogisticHandle> {
         let m = LogisticModel::fit_design(x, labels, &self.params)?;
         if !m.not_converged.is_empty() {
-            eprintln!(
-                "warning: logistic regression reached max_iter before tol for: {} (raise max_iter)",
+            crate::record::warning(&format!(
+                "logistic regression reached max_iter before tol for: {} (raise max_iter)",
                 m.not_converged.join(", ")
-            );
+            ));
         }
         self.model = Some(Arc::new(m));
         Ok(self.clone())

@@ -411,7 +411,7 @@ pub mod tmdb_module {
                 bar.lock().unwrap_or_else(|p| p.into_inner()).note(note)
             })?;
             for (id, why) in &summary.poster_failures {
-                eprintln!("warning: poster of movie {id} not downloaded: {why}");
+                crate::record::warning(&format!("poster of movie {id} not downloaded: {why}"));
             }
             Ok(super::summary_map(&summary))
         })
@@ -553,7 +553,7 @@ pub mod tmdb_methods {
             },
         )?;
         for (id, why) in &d.failed {
-            eprintln!("warning: poster of movie {id} not downloaded: {why}");
+            crate::record::warning(&format!("poster of movie {id} not downloaded: {why}"));
         }
         Ok(super::downloads_map(&d))
     }

@@ -143,7 +143,7 @@ fn extract_with(backbone: &Backbone, images: &Dynamic, options: Map) -> Result<M
     for (path, why) in &result.failures {
         // `why` names the file already (it is the reader's error).
         let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
-        eprintln!("warning: {path}: {why}; {fate}");
+        crate::record::warning(&format!("{path}: {why}; {fate}"));
     }
     Ok(result.matrix)
 }

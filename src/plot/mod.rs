@@ -139,7 +139,10 @@ pub fn save(figure: &impl Figure, path: &Path, size: (u32, u32)) -> Result<PathB
             .and_then(|()| area.present().map_err(drawing_error))
     };
     match drawn {
-        Ok(()) => std::fs::rename(&temp, path).map_err(|e| Error::io(path, e))?,
+        Ok(()) => {
+            std::fs::rename(&temp, path).map_err(|e| Error::io(path, e))?;
+            crate::record::figure(path);
+        }
         Err(why) => {
             let _ = std::fs::remove_file(&temp);
             return Err(Error::file(path, format!("cannot draw the figure: {why}")));
