@@ -3,7 +3,7 @@
 //! is also well-formed XML (tests parse it strictly).
 
 use super::highlight::{escape, rhai};
-use super::{Entry, RunInfo, base64, svg_element, utc};
+use super::{Block, Entry, RunInfo, base64, blocks, svg_element, utc};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#1d1d1f}\
 h1{font-size:1.4em;margin-bottom:.3em}table.info td{padding:.1em 1em .1em 0;vertical-align:top}table.info td:first-child{color:#666}\
@@ -66,22 +66,17 @@ pub fn render(info: &RunInfo, entries: &[Entry], error: Option<&str>) -> String 
         info.source.lines().count(),
         rhai(&info.source)
     ));
-    let mut lines: Vec<&str> = Vec::new();
-    let flush = |out: &mut String, lines: &mut Vec<&str>| {
-        if !lines.is_empty() {
-            out.push_str(&format!(
-                "<pre class=\"out\">{}</pre>\n",
-                escape(&lines.join("\n"))
-            ));
-            lines.clear();
-        }
-    };
-    for entry in entries {
-        if let Entry::Text(line) = entry {
-            lines.push(line);
-            continue;
-        }
-        flush(&mut out, &mut lines);
+    for block in blocks(entries) {
+        let entry = match block {
+            Block::Lines(lines) => {
+                out.push_str(&format!(
+                    "<pre class=\"out\">{}</pre>\n",
+                    escape(&lines.join("\n"))
+                ));
+                continue;
+            }
+            Block::Other(entry) => entry,
+        };
         match entry {
             Entry::Text(_) => {}
             Entry::Table {
@@ -141,7 +136,6 @@ pub fn render(info: &RunInfo, entries: &[Entry], error: Option<&str>) -> String 
             }
         }
     }
-    flush(&mut out, &mut lines);
     out.push_str("</main>\n");
     if let Some(e) = error {
         out.push_str(&format!(

@@ -1,7 +1,7 @@
 //! The record as Markdown: printed text in fenced blocks, tables as pipe
 //! tables, figures as data-URI images, the source in a collapsible block.
 
-use super::{Entry, RunInfo, base64, utc};
+use super::{Block, Entry, RunInfo, base64, blocks, utc};
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
@@ -43,19 +43,14 @@ pub fn render(info: &RunInfo, entries: &[Entry], error: Option<&str>) -> String 
         info.source.lines().count(),
         info.source.trim_end()
     ));
-    let mut lines: Vec<&str> = Vec::new();
-    let flush = |out: &mut String, lines: &mut Vec<&str>| {
-        if !lines.is_empty() {
-            out.push_str(&format!("```\n{}\n```\n\n", lines.join("\n")));
-            lines.clear();
-        }
-    };
-    for entry in entries {
-        if let Entry::Text(line) = entry {
-            lines.push(line);
-            continue;
-        }
-        flush(&mut out, &mut lines);
+    for block in blocks(entries) {
+        let entry = match block {
+            Block::Lines(lines) => {
+                out.push_str(&format!("```\n{}\n```\n\n", lines.join("\n")));
+                continue;
+            }
+            Block::Other(entry) => entry,
+        };
         match entry {
             Entry::Text(_) => {}
             Entry::Table {
@@ -92,7 +87,6 @@ pub fn render(info: &RunInfo, entries: &[Entry], error: Option<&str>) -> String 
             Entry::Error(e) => out.push_str(&format!("```\n{e}\n```\n\n")),
         }
     }
-    flush(&mut out, &mut lines);
     if let Some(e) = error {
         out.push_str(&format!("## Error\n\n```\n{e}\n```\n"));
     }

@@ -40,6 +40,25 @@ pub enum Entry {
     Error(String),
 }
 
+/// The entries as the page shows them: runs of printed lines joined into
+/// one block, every other entry on its own.
+pub enum Block<'a> {
+    Lines(Vec<&'a str>),
+    Other(&'a Entry),
+}
+
+pub fn blocks(entries: &[Entry]) -> Vec<Block<'_>> {
+    let mut out: Vec<Block> = Vec::new();
+    for entry in entries {
+        match (entry, out.last_mut()) {
+            (Entry::Text(line), Some(Block::Lines(lines))) => lines.push(line),
+            (Entry::Text(line), _) => out.push(Block::Lines(vec![line])),
+            (other, _) => out.push(Block::Other(other)),
+        }
+    }
+    out
+}
+
 /// What the header shows.
 #[derive(Clone, Debug, Default)]
 pub struct RunInfo {
