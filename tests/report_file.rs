@@ -17,6 +17,8 @@ let dir = ARGS[0];
 plot::bar([3, 1], ["a", "b"], #{ path: dir + "/bars.png", title: "png figure" });
 plot::bar([3, 1], ["a", "b"], #{ path: dir + "/bars.svg", title: "svg figure" });
 print("after the figures");
+let b = data::binarizer([["a"], ["b"]]);
+print(metrics::report(b.transform([["a"], ["b"]]), b.transform([["a"], []])));
 data::movies(dir + "/no_such.csv");
 print("never printed");
 "#;
@@ -79,6 +81,8 @@ fn a_failing_script_gives_a_report_with_everything_in_order() {
         "<svg",
         "bars.svg</figcaption>",
         "<pre class=\"out\">after the figures",
+        "<th>f1-score</th>",
+        "<td>micro avg</td>",
         "<div class=\"error\"><pre>",
     ];
     let places: Vec<usize> = order.iter().map(|n| position(&html, n)).collect();

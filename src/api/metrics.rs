@@ -424,6 +424,39 @@ pub mod report_methods {
         crate::metrics::format_report(&r.rows, &r.averages, 2)
     }
 
+    /// What `print(report)` prints: the `classification_report` text; a
+    /// report of the run (`genrelab run … --report`) keeps it as a table.
+    ///
+    /// ```rhai
+    /// let b = data::binarizer([["a"], ["b"]]);
+    /// print(metrics::report(b.transform([["a"], ["b"]]), b.transform([["a"], []])));
+    /// ```
+    #[rhai_fn(global, name = "print", pure)]
+    pub fn report_print(r: &mut Report) -> String {
+        let text = crate::metrics::format_report(&r.rows, &r.averages, 2);
+        if crate::record::is_recording() {
+            let columns = ["", "precision", "recall", "f1-score", "support"]
+                .map(String::from)
+                .to_vec();
+            let rows = r
+                .rows
+                .iter()
+                .chain(&r.averages)
+                .map(|row| {
+                    vec![
+                        row.name.clone(),
+                        format!("{:.2}", row.precision),
+                        format!("{:.2}", row.recall),
+                        format!("{:.2}", row.f1),
+                        row.support.to_string(),
+                    ]
+                })
+                .collect();
+            crate::record::table(columns, rows, vec![false, true, true, true, true], &text);
+        }
+        text
+    }
+
     /// The report as `output_dict=True` gives it: label or average name ->
     /// `#{ precision, recall, "f1-score", support }`.
     #[rhai_fn(global, name = "to_map", pure)]
