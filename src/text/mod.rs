@@ -7,6 +7,7 @@ pub mod svd;
 pub mod tfidf;
 pub mod tokenize;
 pub mod vectors;
+pub mod wordpiece;
 
 use std::path::Path;
 
