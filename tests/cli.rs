@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn genrelab(args: &[&str]) -> Command {
@@ -16,20 +15,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn piped(input: &str) -> Output {
-    let mut child = genrelab(&[])
-        .env("GENRELAB_DATA", "/nonexistent-genrelab-data")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    common::repl_piped(input)
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! and the error, in order. The HTML is parsed by roxmltree, a strict XML
 //! parser (stricter than an HTML5 parser, which accepts nearly anything).
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 
 fn genrelab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_genrelab"))
@@ -148,24 +150,11 @@ fn bad_report_paths_are_refused_before_the_run() {
 fn the_repl_writes_the_session_so_far() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("session.html");
-    let mut child = genrelab()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
     let input = format!(
         "print(\"hello from the repl\");\n40 + 2\nundefined_thing\n:report {}\n",
         report.display()
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::repl_piped(&input);
     assert!(String::from_utf8_lossy(&out.stdout).contains("wrote "));
     let html = std::fs::read_to_string(&report).unwrap();
     roxmltree::Document::parse_with_options(

@@ -43,3 +43,25 @@ pub fn error_of(code: &str) -> String {
     let (mut s, _) = genrelab::Session::capturing(Err("no data".into()));
     s.eval(code, "t").map(|_| ()).unwrap_err().render()
 }
+
+/// Runs the REPL binary on piped `input` (no data folder), with its output.
+#[allow(dead_code)]
+pub fn repl_piped(input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genrelab"))
+        .current_dir(root())
+        .env("GENRELAB_DATA", "/nonexistent-genrelab-data")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
