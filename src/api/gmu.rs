@@ -4,7 +4,7 @@
 
 use rhai::plugin::*;
 
-use crate::api::nn::{NetworkHandle, Spec};
+use crate::api::nn::{NetworkHandle, OUTPUTS, STANDARDIZE, Spec};
 use crate::api::schema::{Bounds, DefaultValue as D, End, Kind, Opt, Parsed, SEED, Schema};
 use crate::error::Result;
 use crate::nn::GmuSpec;
@@ -25,12 +25,7 @@ pub static GMU: Schema = Schema::new(
                 D::Int(512),
                 "units of each modality's tanh projection and of the gate",
             ),
-            Opt::new(
-                "outputs",
-                Kind::Int(Bounds::POSITIVE_INT),
-                D::Described("the labels' count at the first fit"),
-                "output width",
-            ),
+            OUTPUTS,
             Opt::new(
                 "dropout",
                 Kind::Number(Bounds {
@@ -40,12 +35,7 @@ pub static GMU: Schema = Schema::new(
                 D::Float(0.0),
                 "rate on the gated hidden layer, in training",
             ),
-            Opt::new(
-                "standardize",
-                Kind::Bool,
-                D::Bool(false),
-                "scale each input column to mean 0, sd 1 on the training rows, remembered for prediction",
-            ),
+            STANDARDIZE,
         ],
         &[SEED],
     ],

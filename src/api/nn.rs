@@ -79,6 +79,22 @@ impl SavedNetwork {
     }
 }
 
+/// Shared by `nn::mlp` and `fusion::gmu`.
+pub const STANDARDIZE: Opt = Opt::new(
+    "standardize",
+    Kind::Bool,
+    D::Bool(false),
+    "scale each feature to mean 0, sd 1 on the training rows, remembered for prediction (scikit-learn's StandardScaler)",
+);
+
+/// Shared by `nn::mlp` and `fusion::gmu`.
+pub const OUTPUTS: Opt = Opt::new(
+    "outputs",
+    Kind::Int(Bounds::POSITIVE_INT),
+    D::Described("the labels' count at the first fit"),
+    "output width",
+);
+
 pub static MLP: Schema = Schema::new(
     "nn::mlp",
     &[
@@ -104,24 +120,14 @@ pub static MLP: Schema = Schema::new(
                 D::Float(0.0),
                 "rate after each hidden layer, in training",
             ),
-            Opt::new(
-                "standardize",
-                Kind::Bool,
-                D::Bool(false),
-                "scale each feature to mean 0, sd 1 on the training rows, remembered for prediction (scikit-learn's StandardScaler)",
-            ),
+            STANDARDIZE,
             Opt::new(
                 "input",
                 Kind::Int(Bounds::POSITIVE_INT),
                 D::Described("the features' width at the first fit"),
                 "input width",
             ),
-            Opt::new(
-                "outputs",
-                Kind::Int(Bounds::POSITIVE_INT),
-                D::Described("the labels' count at the first fit"),
-                "output width",
-            ),
+            OUTPUTS,
         ],
         &[SEED],
     ],
