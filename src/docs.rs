@@ -128,6 +128,7 @@ fn script_type(rust: &str) -> String {
         "VectorizerHandle" => "Vectorizer",
         "TfidfHandle" => "Tfidf",
         "WordVectorsHandle" => "WordVectors",
+        "EncoderHandle" => "Encoder",
         "LogisticHandle" => "LogisticRegression",
         "ScalerHandle" => "StandardScaler",
         "CalibrationHandle" => "Calibration",

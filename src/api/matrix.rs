@@ -153,6 +153,22 @@ pub mod matrix_methods {
         })
     }
 
+    /// Row names — the movie ids of rows made from a `Movies` (features,
+    /// embeddings), as `Movies.ids` gives them: integers when every one is
+    /// — or `()` when the rows have none.
+    ///
+    /// ```rhai
+    /// assert_eq(data::matrix([[1]]).ids(), ());
+    /// ```
+    #[rhai_fn(global, name = "ids", pure)]
+    pub fn matrix_ids(m: &mut Matrix) -> Dynamic {
+        m.row_names().map_or(Dynamic::UNIT, |n| {
+            Dynamic::from_array(crate::api::convert::ids_array(
+                &n.iter().map(String::as_str).collect::<Vec<_>>(),
+            ))
+        })
+    }
+
     /// Shape and the top-left corner.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn matrix_describe(m: &mut Matrix) -> String {

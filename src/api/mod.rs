@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod core;
 pub mod data;
+pub mod encoder;
 pub mod fusion;
 pub mod genres;
 pub mod gmu;
@@ -52,6 +53,7 @@ pub fn session_rng(ctx: &NativeCallContext) -> Result<Rc<RefCell<NumpyRng>>, Err
 pub fn schemas() -> impl Iterator<Item = &'static schema::Schema> {
     [
         data::SCHEMAS,
+        encoder::SCHEMAS,
         fusion::SCHEMAS,
         gmu::SCHEMAS,
         logistic::SCHEMAS,
@@ -84,6 +86,7 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<text::VectorizerHandle>("Vectorizer")
         .register_type_with_name::<text::TfidfHandle>("Tfidf")
         .register_type_with_name::<vectors::WordVectorsHandle>("WordVectors")
+        .register_type_with_name::<encoder::EncoderHandle>("Encoder")
         .register_type_with_name::<linear::SvmHandle>("Svm")
         .register_type_with_name::<linear::NbHandle>("NaiveBayes")
         .register_type_with_name::<metrics::Report>("Report")
@@ -118,6 +121,8 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(text::text_methods),
                 exported_module!(vectors::vectors_module),
                 exported_module!(vectors::vectors_methods),
+                exported_module!(encoder::encoder_module),
+                exported_module!(encoder::encoder_methods),
                 exported_module!(fusion::fusion_text),
             ],
         ),

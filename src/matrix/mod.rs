@@ -3,6 +3,7 @@
 
 pub mod dense;
 pub mod io;
+pub mod row_cache;
 pub mod scale;
 pub mod sparse;
 

@@ -3,6 +3,7 @@
 //! (`TfidfVectorizer`), fitted, applied, saved and loaded.
 
 pub mod count;
+pub mod encoder;
 pub mod svd;
 pub mod tfidf;
 pub mod tokenize;

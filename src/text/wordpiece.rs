@@ -27,6 +27,8 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug)]
 pub struct WordPiece {
     vocab: HashMap<String, u32>,
+    /// The token of each id (empty where the vocabulary skips an id).
+    tokens: Vec<String>,
     unk: u32,
     cls: u32,
     sep: u32,
@@ -95,7 +97,22 @@ impl WordPiece {
         let unk_token = model["unk_token"].as_str().unwrap_or("[UNK]");
         let norm = &json["normalizer"];
         let lowercase = norm["lowercase"].as_bool().unwrap_or(true);
+        let largest = vocab.values().max().map_or(0, |&m| m as usize);
+        if largest >= 2 * vocab.len() + 1000 {
+            return Err(Error::file(
+                path,
+                format!(
+                    "model.vocab has {} tokens but ids up to {largest}: not a WordPiece vocabulary",
+                    vocab.len()
+                ),
+            ));
+        }
+        let mut tokens = vec![String::new(); largest + 1];
+        for (token, &id) in &vocab {
+            tokens[id as usize] = token.clone();
+        }
         Ok(WordPiece {
+            tokens,
             unk: id(unk_token)?,
             cls: id("[CLS]")?,
             sep: id("[SEP]")?,
@@ -216,7 +233,11 @@ impl WordPiece {
     /// `[CLS] tokens [SEP]`, the tokens cut so that at most `max_length`
     /// ids come out (at least the two special ones).
     pub fn encode(&self, text: &str, max_length: usize) -> Vec<u32> {
-        let mut ids = self.token_ids(text);
+        self.wrap(self.token_ids(text), max_length)
+    }
+
+    /// `[CLS] ids [SEP]`, `ids` cut so that at most `max_length` come out.
+    pub fn wrap(&self, mut ids: Vec<u32>, max_length: usize) -> Vec<u32> {
         ids.truncate(max_length.saturating_sub(2));
         let mut out = Vec::with_capacity(ids.len() + 2);
         out.push(self.cls);
@@ -225,11 +246,16 @@ impl WordPiece {
         out
     }
 
+    /// The largest id of the vocabulary.
+    pub fn largest_id(&self) -> usize {
+        self.tokens.len().saturating_sub(1)
+    }
+
     /// The token of an id (`None` outside the vocabulary).
     pub fn token(&self, id: u32) -> Option<&str> {
-        self.vocab
-            .iter()
-            .find(|(_, v)| **v == id)
-            .map(|(k, _)| k.as_str())
+        self.tokens
+            .get(id as usize)
+            .filter(|t| !t.is_empty())
+            .map(String::as_str)
     }
 }

@@ -1,17 +1,13 @@
 //! A pretrained network as a feature extractor over image files: batches
 //! decoded in parallel, a resumable cache, unreadable images reported.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 
 use ndarray::Array2;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::interrupt;
-use crate::matrix::{Matrix, io};
+use crate::matrix::Matrix;
+use crate::matrix::row_cache::{RowCache, compute_units};
 use crate::vision::layers::Maps;
 use crate::vision::mobilenet::MobileNetV2;
 use crate::vision::preprocess::{self, Normalize, Resize};
@@ -52,9 +48,6 @@ pub enum OnError {
     /// Keep a row of zeros.
     Zero,
 }
-
-/// Units of work between two writes of the cache.
-const CACHE_EVERY: usize = 16;
 
 /// What one core made of one unit of images.
 struct Unit {
@@ -210,9 +203,9 @@ impl Backbone {
     }
 
     /// Outputs for `items` (key, image path), in input order. Cached rows are
-    /// reused; new ones are added to the cache as they come (every
-    /// `CACHE_EVERY` units and on the way out, interrupted or not), so an
-    /// interrupted run resumes where it stopped.
+    /// reused; new ones are added to the cache as they come (every few units
+    /// and on the way out, interrupted or not), so an interrupted run resumes
+    /// where it stopped.
     ///
     /// Each core takes a unit of up to `batch` images, decodes them and runs
     /// them through the network on its own, then takes the next: no core
@@ -226,15 +219,10 @@ impl Backbone {
         on_error: OnError,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Extracted> {
-        let mut known: HashMap<String, Vec<f32>> = match cache {
-            Some(path) if path.exists() => self.read_cache(path)?,
-            _ => HashMap::new(),
-        };
-        let cached = items.iter().filter(|(k, _)| known.contains_key(k)).count();
-        let todo: Vec<&(String, PathBuf)> = items
-            .iter()
-            .filter(|(k, _)| !known.contains_key(k))
-            .collect();
+        let mut known = RowCache::open(cache, &self.signature(), self.width())?;
+        let cached = items.iter().filter(|(k, _)| known.contains(k)).count();
+        let todo: Vec<&(String, PathBuf)> =
+            items.iter().filter(|(k, _)| !known.contains(k)).collect();
         let mut failures: Vec<(String, String)> = Vec::new();
         let mut done = cached;
         progress(done, items.len());
@@ -243,72 +231,23 @@ impl Backbone {
             .max(1)
             .min(todo.len().div_ceil(rayon::current_num_threads()).max(1));
         let units: Vec<&[&(String, PathBuf)]> = todo.chunks(per_unit).collect();
-        let stop = AtomicBool::new(false);
-        let (sender, receiver) = mpsc::channel::<Unit>();
-        let outcome = std::thread::scope(|scope| {
-            let workers = scope.spawn(|| {
-                units
-                    .par_iter()
-                    .try_for_each_with(sender, |sender, unit| -> Result<()> {
-                        if stop.load(Ordering::Relaxed) {
-                            return Err(Error::Interrupted);
-                        }
-                        interrupt::check()?;
-                        // A closed receiver means the caller is leaving; say nothing.
-                        let _ = sender.send(self.run_unit(unit)?);
-                        Ok(())
-                    })
-            });
-            let mut unsaved = 0;
-            let mut received = || -> Result<()> {
-                for unit in receiver.iter() {
-                    done += unit.keys.len() + unit.failures.len();
-                    failures.extend(unit.failures);
-                    for (key, row) in unit.keys.into_iter().zip(unit.rows.rows()) {
-                        known.insert(key, row.to_vec());
-                    }
-                    unsaved += 1;
-                    progress(done, items.len());
-                    if let Some(path) = cache
-                        && unsaved >= CACHE_EVERY
-                    {
-                        self.write_cache(path, &known)?;
-                        unsaved = 0;
-                    }
+        compute_units(
+            &units,
+            |unit| self.run_unit(unit),
+            &mut known,
+            cache,
+            |unit, known| {
+                done += unit.keys.len() + unit.failures.len();
+                failures.extend(unit.failures);
+                for (key, row) in unit.keys.into_iter().zip(unit.rows.rows()) {
+                    known.insert(key, row.to_vec());
                 }
-                Ok(())
-            };
-            let received = received();
-            stop.store(true, Ordering::Relaxed);
-            let worked = workers.join().unwrap_or_else(|_| {
-                Err(Error::invalid(
-                    "backbone: a feature extraction thread panicked",
-                ))
-            });
-            // What was computed is kept whatever stopped the run.
-            let saved = match cache {
-                Some(path) if unsaved > 0 => self.write_cache(path, &known),
-                _ => Ok(()),
-            };
-            received.and(worked).and(saved)
-        });
-        outcome?;
-        let width = self.width();
-        let mut names = Vec::new();
-        let mut values = Vec::new();
-        for (key, _) in items {
-            match (known.get(key), on_error) {
-                (Some(row), _) => values.extend_from_slice(row),
-                (None, OnError::Zero) => values.extend(std::iter::repeat_n(0.0, width)),
-                (None, OnError::Skip) => continue,
-            }
-            names.push(key.clone());
-        }
-        let matrix = Matrix::new(
-            Array2::from_shape_vec((names.len(), width), values)
-                .map_err(|e| Error::invalid(e.to_string()))?,
-        )
-        .with_names(Some(names), None)?;
+                progress(done, items.len());
+            },
+        )?;
+        let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
+        let names: Vec<String> = items.iter().map(|(k, _)| k.clone()).collect();
+        let matrix = known.matrix(&keys, &names, on_error == OnError::Zero)?;
         Ok(Extracted {
             matrix,
             failures,
@@ -341,50 +280,5 @@ impl Backbone {
             rows,
             failures,
         })
-    }
-
-    fn read_cache(&self, path: &Path) -> Result<HashMap<String, Vec<f32>>> {
-        let (loaded, meta) = io::load_with_meta(path)?;
-        let io::Loaded::Dense(m) = loaded else {
-            return Err(Error::file(path, "not a feature cache (sparse matrix)"));
-        };
-        let signature = meta.get("extractor").cloned().unwrap_or_default();
-        if signature != self.signature() {
-            return Err(Error::file(
-                path,
-                format!(
-                    "this cache holds '{signature}' outputs, not '{}'; use another cache file",
-                    self.signature()
-                ),
-            ));
-        }
-        let names = m
-            .row_names()
-            .ok_or_else(|| Error::file(path, "the cache has no row keys"))?;
-        Ok(names
-            .iter()
-            .cloned()
-            .zip(m.values().rows().into_iter().map(|r| r.to_vec()))
-            .collect())
-    }
-
-    fn write_cache(&self, path: &Path, known: &HashMap<String, Vec<f32>>) -> Result<()> {
-        let mut keys: Vec<&String> = known.keys().collect();
-        keys.sort();
-        let width = self.width();
-        let values: Vec<f32> = keys
-            .iter()
-            .flat_map(|k| known[*k].iter().copied())
-            .collect();
-        let m = Matrix::new(
-            Array2::from_shape_vec((keys.len(), width), values)
-                .map_err(|e| Error::invalid(e.to_string()))?,
-        )
-        .with_names(Some(keys.into_iter().cloned().collect()), None)?;
-        io::save_dense_with_meta(
-            &m,
-            path,
-            HashMap::from([("extractor".to_string(), self.signature())]),
-        )
     }
 }

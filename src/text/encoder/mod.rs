@@ -1,0 +1,378 @@
+//! Sentence embeddings from a sentence-transformers folder (all-MiniLM-L6-v2
+//! and its kin): the folder's WordPiece tokenizer, its BERT on candle, its
+//! pooling and its normalisation, giving what
+//! `SentenceTransformer(folder).encode(texts)` gives (checked within 1e-5 in
+//! tests/encoder.rs). Texts are sorted by length and batched so that little
+//! padding is computed; every core runs its own batches; rows come back in
+//! input order and can be kept in a resumable cache keyed by text.
+
+pub mod bert;
+pub mod cpu;
+pub mod folder;
+mod kernels;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use candle_core::{DType, Device};
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+use crate::matrix::row_cache::{RowCache, compute_units};
+use crate::text::wordpiece::WordPiece;
+
+pub use bert::{Bert, BertConfig};
+use cpu::{CpuBert, Scratch};
+pub use folder::{Folder, Pooling};
+
+/// Where the model runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// The CPU forward (`cpu.rs`): packed batches, one per core.
+    Cpu,
+    /// candle's ops on the CPU: the reference the CPU forward is tested
+    /// against, and what runs on a GPU.
+    CandleCpu,
+    /// candle's ops on the first CUDA GPU (a build with the `cuda` feature).
+    Cuda,
+}
+
+enum Model {
+    Cpu(CpuBert),
+    Candle(Bert),
+}
+
+/// What `SentenceEncoder::open` may change from the folder's configuration.
+#[derive(Clone, Debug, Default)]
+pub struct EncoderOptions {
+    /// Tokens per text, special tokens included (default: the folder's
+    /// `max_seq_length`).
+    pub max_length: Option<usize>,
+    pub pooling: Option<Pooling>,
+    pub normalize: Option<bool>,
+    pub target: Option<Target>,
+}
+
+pub struct SentenceEncoder {
+    pub folder: PathBuf,
+    tokenizer: WordPiece,
+    model: Model,
+    dim: usize,
+    layers: usize,
+    pub pooling: Pooling,
+    pub normalize: bool,
+    pub max_length: usize,
+    pub target: Target,
+    /// Identifies the model files, for caches.
+    fingerprint: String,
+}
+
+/// The result of an encoding.
+pub struct Encoded {
+    /// One row per input text, in input order.
+    pub matrix: Matrix,
+    /// Rows taken from the cache rather than computed.
+    pub cached: usize,
+    /// Texts cut at `max_length` tokens.
+    pub truncated: usize,
+}
+
+/// A stable 128-bit FNV-1a hash, hex: cache keys that do not change between
+/// runs, builds or machines (std's hasher promises none of that).
+pub fn fnv128(bytes: &[u8]) -> String {
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for &b in bytes {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(PRIME);
+    }
+    format!("{h:032x}")
+}
+
+impl SentenceEncoder {
+    /// The model of a sentence-transformers folder. Errors name the missing
+    /// file, the unreadable one, or the missing or mis-shaped tensor.
+    pub fn open(path: &Path, options: &EncoderOptions) -> Result<SentenceEncoder> {
+        let folder = Folder::read(path)?;
+        let max_length = options.max_length.unwrap_or(folder.max_seq_length);
+        if max_length < 2 || max_length > folder.config.max_position_embeddings {
+            return Err(Error::invalid(format!(
+                "text::encoder: max_length {max_length} is outside [2, {}] (the model's max_position_embeddings)",
+                folder.config.max_position_embeddings
+            )));
+        }
+        let target = options.target.unwrap_or(Target::Cpu);
+        let device = match target {
+            Target::Cpu | Target::CandleCpu => Device::Cpu,
+            Target::Cuda => Device::new_cuda(0).map_err(|e| match e {
+                candle_core::Error::NotCompiledWithCudaSupport => Error::invalid(
+                    "text::encoder: device \"cuda\" needs a genrelab built with the cuda feature (cargo build --release --features cuda)",
+                ),
+                other => Error::invalid(format!("text::encoder: no CUDA device: {other}")),
+            })?,
+        };
+        let tokenizer = WordPiece::from_file(&folder.tokenizer)?;
+        if tokenizer.largest_id() >= folder.config.vocab_size {
+            return Err(Error::file(
+                &folder.tokenizer,
+                format!(
+                    "its vocabulary has ids up to {}, but config.json's vocab_size is {}: not this model's tokenizer",
+                    tokenizer.largest_id(),
+                    folder.config.vocab_size
+                ),
+            ));
+        }
+        let (bert, fingerprint) = folder.load(&device)?;
+        let dim = bert.hidden_size();
+        let model = match target {
+            Target::Cpu => Model::Cpu(
+                CpuBert::from_candle(&bert)
+                    .map_err(|e| Error::invalid(format!("text::encoder: {e}")))?,
+            ),
+            _ => Model::Candle(bert),
+        };
+        Ok(SentenceEncoder {
+            fingerprint,
+            folder: path.to_path_buf(),
+            tokenizer,
+            model,
+            dim,
+            layers: folder.config.num_hidden_layers,
+            pooling: options.pooling.unwrap_or(folder.pooling),
+            normalize: options.normalize.unwrap_or(folder.normalize),
+            max_length,
+            target,
+        })
+    }
+
+    /// The width of an embedding.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// What identifies these embeddings in a cache: the model files and
+    /// every option that changes the numbers.
+    pub fn signature(&self) -> String {
+        format!(
+            "sentence-encoder/{}/{}/max_length={}/{}/normalize={}",
+            self.folder
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+            self.fingerprint,
+            self.max_length,
+            self.pooling.name(),
+            self.normalize
+        )
+    }
+
+    /// The token ids of `text` as the model sees them (`[CLS] … [SEP]`, cut
+    /// at `max_length`).
+    pub fn token_ids(&self, text: &str) -> Vec<u32> {
+        self.tokenizer.encode(text, self.max_length)
+    }
+
+    /// The embedding of one text.
+    pub fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
+        let ids = self.token_ids(text);
+        let rows = self.embed(&[&ids], &mut Scratch::default())?;
+        Ok(rows.into_raw_vec_and_offset().0)
+    }
+
+    /// The tokens of `text` as the model reads them (`[CLS]`, word pieces,
+    /// `[SEP]`).
+    pub fn tokens(&self, text: &str) -> Vec<String> {
+        self.token_ids(text)
+            .into_iter()
+            .map(|id| self.tokenizer.token(id).unwrap_or("[UNK]").to_string())
+            .collect()
+    }
+
+    /// What the model is, for printing.
+    pub fn describe(&self) -> String {
+        let name = self
+            .folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!(
+            "Encoder({name}: BERT, {} layers, {} wide; max_length {}, {} pooling{}; {})",
+            self.layers,
+            self.dim,
+            self.max_length,
+            self.pooling.name(),
+            if self.normalize { ", normalized" } else { "" },
+            match self.target {
+                Target::Cpu => "cpu",
+                Target::CandleCpu => "cpu, candle",
+                Target::Cuda => "cuda",
+            }
+        )
+    }
+
+    /// Embeddings of a batch of token id sequences (rows in their order).
+    fn embed(&self, sequences: &[&[u32]], scratch: &mut Scratch) -> Result<Array2<f32>> {
+        let d = self.dim;
+        let mut rows = match &self.model {
+            Model::Cpu(bert) => {
+                let hidden = bert.forward(sequences, scratch);
+                let lengths: Vec<usize> = sequences.iter().map(|s| s.len()).collect();
+                self.pooling.pool_packed(hidden, &lengths, d)
+            }
+            Model::Candle(bert) => {
+                let run = || -> candle_core::Result<Vec<f32>> {
+                    let (ids, mask) = bert::batch_tensors(sequences, bert.device())?;
+                    let hidden = bert.forward(&ids, &mask)?;
+                    self.pooling
+                        .pool(&hidden, &mask)?
+                        .to_dtype(DType::F32)?
+                        .flatten_all()?
+                        .to_vec1::<f32>()
+                };
+                run().map_err(|e| Error::invalid(format!("text::encoder: {e}")))?
+            }
+        };
+        if self.normalize {
+            for row in rows.chunks_exact_mut(d) {
+                // torch.nn.functional.normalize: x / max(‖x‖, 1e-12).
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                row.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        Array2::from_shape_vec((sequences.len(), d), rows)
+            .map_err(|e| Error::invalid(e.to_string()))
+    }
+
+    /// Embeddings of `texts` (one row each, in input order, rows named by
+    /// `names` when given), `batch` texts at a time. With `cache`, rows are
+    /// kept by the hash of their text; a rerun computes only new texts.
+    pub fn encode(
+        &self,
+        texts: &[&str],
+        names: Option<Vec<String>>,
+        batch: usize,
+        cache: Option<&Path>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Encoded> {
+        let keys: Vec<String> = texts.par_iter().map(|t| fnv128(t.as_bytes())).collect();
+        let mut known = RowCache::open(cache, &self.signature(), self.dim())?;
+        let tokens: Vec<Vec<u32>> = texts
+            .par_iter()
+            .map(|t| self.tokenizer.token_ids(t))
+            .collect();
+        let truncated = tokens
+            .iter()
+            .filter(|t| t.len() + 2 > self.max_length)
+            .count();
+        // One computation per distinct text not in the cache.
+        let mut todo: Vec<usize> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, key) in keys.iter().enumerate() {
+            if !known.contains(key) && seen.insert(key.as_str()) {
+                todo.push(i);
+            }
+        }
+        let cached = texts.len() - todo.len();
+        let ids: Vec<Vec<u32>> = todo
+            .iter()
+            .map(|&i| self.tokenizer.wrap(tokens[i].clone(), self.max_length))
+            .collect();
+        // Longest first: the costly batches start early and the short ones
+        // fill the end, and neighbours in length share a batch.
+        let mut order: Vec<usize> = (0..todo.len()).collect();
+        order.sort_by_key(|&j| std::cmp::Reverse(ids[j].len()));
+        let units: Vec<&[usize]> = order.chunks(batch.max(1)).collect();
+        // With a unit for every core, each unit's products stay on its core;
+        // with fewer, the products spread over the cores instead.
+        let serial = units.len() >= rayon::current_num_threads();
+        let scratches: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
+        let mut done = cached;
+        progress(done, texts.len());
+        compute_units(
+            &units,
+            |unit| {
+                let sequences: Vec<&[u32]> = unit.iter().map(|&j| ids[j].as_slice()).collect();
+                let mut scratch = scratches
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.pop())
+                    .unwrap_or_default();
+                let rows = if serial {
+                    crate::nn::gemm::serial(|| self.embed(&sequences, &mut scratch))
+                } else {
+                    self.embed(&sequences, &mut scratch)
+                };
+                if let Ok(mut s) = scratches.lock() {
+                    s.push(scratch);
+                }
+                Ok((*unit, rows?))
+            },
+            &mut known,
+            cache,
+            |(unit, rows), known| {
+                for (&j, row) in unit.iter().zip(rows.rows()) {
+                    known.insert(keys[todo[j]].clone(), row.to_vec());
+                }
+                done += unit.len();
+                progress(done, texts.len());
+            },
+        )?;
+        let d = self.dim();
+        let mut values = Vec::with_capacity(texts.len() * d);
+        for key in &keys {
+            let row = known
+                .get(key)
+                .ok_or_else(|| Error::invalid("text::encoder: internal: a text was not encoded"))?;
+            values.extend_from_slice(row);
+        }
+        let matrix = Matrix::new(
+            Array2::from_shape_vec((texts.len(), d), values)
+                .map_err(|e| Error::invalid(e.to_string()))?,
+        )
+        .with_names(names, None)?;
+        Ok(Encoded {
+            matrix,
+            cached,
+            truncated,
+        })
+    }
+}
+
+/// The `k` rows of `x` nearest to `query` by cosine similarity, nearest
+/// first (ties by row order), as (row, similarity). Rows of zeros have
+/// similarity 0.
+pub fn most_similar(
+    query: &[f32],
+    x: ndarray::ArrayView2<f32>,
+    k: usize,
+) -> Result<Vec<(usize, f32)>> {
+    if x.ncols() != query.len() {
+        return Err(Error::invalid(format!(
+            "most_similar: the matrix has {} columns, the query's embedding {}",
+            x.ncols(),
+            query.len()
+        )));
+    }
+    let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|a| a * a).sum::<f32>().sqrt();
+    let qn = norm(&mut query.iter().copied());
+    let mut scored: Vec<(usize, f32)> = x
+        .outer_iter()
+        .into_par_iter()
+        .map(|row| {
+            let dot: f32 = row.iter().zip(query).map(|(a, b)| a * b).sum();
+            let n = norm(&mut row.iter().copied()) * qn;
+            if n > 0.0 { dot / n } else { 0.0 }
+        })
+        .enumerate()
+        .collect();
+    if let Some((i, _)) = scored.iter().find(|(_, s)| !s.is_finite()) {
+        return Err(Error::invalid(format!(
+            "most_similar: row {i} of the matrix holds NaN or infinite values"
+        )));
+    }
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.truncate(k);
+    Ok(scored)
+}
