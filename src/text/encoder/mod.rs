@@ -59,6 +59,8 @@ pub struct SentenceEncoder {
     pub folder: PathBuf,
     tokenizer: WordPiece,
     model: Model,
+    /// Taken by each batch on the candle path.
+    candle_lock: Mutex<()>,
     dim: usize,
     layers: usize,
     pub pooling: Pooling,
@@ -138,6 +140,7 @@ impl SentenceEncoder {
             folder: path.to_path_buf(),
             tokenizer,
             model,
+            candle_lock: Mutex::new(()),
             dim,
             layers: folder.config.num_hidden_layers,
             pooling: options.pooling.unwrap_or(folder.pooling),
@@ -215,6 +218,9 @@ impl SentenceEncoder {
     /// Embeddings of a batch of token id sequences (rows in their order).
     fn embed(&self, sequences: &[&[u32]], scratch: &mut Scratch) -> Result<Array2<f32>> {
         let d = self.dim;
+        if sequences.is_empty() {
+            return Ok(Array2::zeros((0, d)));
+        }
         let mut rows = match &self.model {
             Model::Cpu(bert) => {
                 let hidden = bert.forward(sequences, scratch);
@@ -222,6 +228,9 @@ impl SentenceEncoder {
                 self.pooling.pool_packed(hidden, &lengths, d)
             }
             Model::Candle(bert) => {
+                // candle spreads each op over the cores (or the GPU) itself:
+                // one batch at a time.
+                let _one_at_a_time = self.candle_lock.lock();
                 let run = || -> candle_core::Result<Vec<f32>> {
                     let (ids, mask) = bert::batch_tensors(sequences, bert.device())?;
                     let hidden = bert.forward(&ids, &mask)?;
