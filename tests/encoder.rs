@@ -471,3 +471,85 @@ fn cuda_without_the_feature_is_a_clear_error() {
     .to_string();
     assert!(e.contains("--features cuda"), "{e}");
 }
+
+/// The error of `code` in a session with the shared data, rendered as the
+/// user sees it (position, source line, caret).
+fn script_error(code: &str) -> Option<String> {
+    let data = common::shared_data("encoder script errors")?;
+    let (mut s, _) = genrelab::Session::capturing(Ok(data));
+    Some(s.eval(code, "t").map(|_| ()).unwrap_err().render())
+}
+
+#[test]
+fn script_errors_name_the_argument_and_the_place() {
+    let load = "let enc = text::encoder(DATA_DIR + \"/../models/all-MiniLM-L6-v2\");\n";
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "text::encoder(\"/nonexistent/model\")",
+            &["t:1:7", "/nonexistent/model: no such folder"],
+        ),
+        (
+            "text::encoder(DATA_DIR + \"/../models/all-MiniLM-L6-v2\", #{ max_lenght: 8 })",
+            &["unknown option 'max_lenght'", "did you mean 'max_length'"],
+        ),
+        (
+            "text::encoder(DATA_DIR + \"/../models/all-MiniLM-L6-v2\", #{ max_length: 1000 })",
+            &["max_length 1000 is outside [2, 512]"],
+        ),
+        (
+            "text::encoder(DATA_DIR + \"/../models/all-MiniLM-L6-v2\", #{ pooling: \"avg\" })",
+            &[
+                "option 'pooling' is \"avg\"",
+                "\"mean\", \"cls\", \"max\", \"mean_sqrt_len\"",
+            ],
+        ),
+        (
+            "enc.encode([\"fine\", 3])",
+            &["t:2:5", "element 1 is i64, expected a string"],
+        ),
+        (
+            "enc.encode(42)",
+            &["expected an array of strings or a Movies"],
+        ),
+        (
+            "enc.encode([\"a\"], #{ batch: 0 })",
+            &["option 'batch' is 0, expected an integer >= 1"],
+        ),
+        (
+            "enc.most_similar(\"x\", data::matrix([[1.0, 2.0]]), 3)",
+            &["the matrix has 2 columns, the query's embedding 384"],
+        ),
+        (
+            "enc.most_similar(\"x\", enc.encode([\"a\"]), 0)",
+            &["k is 0, expected at least 1"],
+        ),
+    ];
+    for (code, wanted) in cases {
+        let full = format!("{load}{code}");
+        let Some(e) = script_error(&full) else { return };
+        for w in *wanted {
+            let w = w.replace("t:1:7", "t:2:7");
+            assert!(e.contains(&w), "{code}\nexpected {w:?} in:\n{e}");
+        }
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}
+
+#[test]
+fn empty_and_long_texts_have_defined_rows() {
+    let Some(path) = model() else { return };
+    let enc = open(&path, EncoderOptions::default());
+    let long = "word ".repeat(2000);
+    let out = enc
+        .encode(&["", "   ", &long], None, 2, None, |_, _| {})
+        .unwrap();
+    assert_eq!(out.truncated, 1);
+    let x = out.matrix.values();
+    // Whitespace normalises to nothing: the same [CLS] [SEP] as "".
+    assert_eq!(x.row(0), x.row(1));
+    for row in x.rows() {
+        let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5 && row.iter().all(|v| v.is_finite()));
+    }
+    assert_eq!(enc.token_ids(&long).len(), 256);
+}

@@ -116,3 +116,56 @@ fn interrupting_extract_keeps_the_rows_done_in_the_cache() {
         .unwrap_or_else(|e| panic!("{}", e.render()));
     assert_eq!(s.display(&v).unwrap(), paths.len().to_string());
 }
+
+/// Ctrl-C during `encode` stops it with an error and keeps every embedding
+/// computed so far in the cache; the rerun encodes only the rest.
+#[test]
+fn interrupting_encode_keeps_the_cache() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if !data.join("movies/movies.csv").is_file() {
+        eprintln!(
+            "SKIPPED interrupting_encode_keeps_the_cache: ../shared/data is absent (CI has it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache.safetensors");
+    let (mut s, _) = Session::capturing(Ok(data));
+    let _ = s
+        .eval(
+            &format!(
+                "let enc = text::encoder(DATA_DIR + \"/../models/all-MiniLM-L6-v2\");
+                 let movies = data::movies(DATA_DIR + \"/movies/movies.csv\").split(\"dev\");
+                 let cache = \"{}\";",
+                cache.display()
+            ),
+            "1",
+        )
+        .unwrap();
+    let stopper = thread::spawn(|| {
+        thread::sleep(Duration::from_millis(1500));
+        interrupt::request();
+    });
+    let err = s
+        .eval("enc.encode(movies, #{ cache: cache })", "2")
+        .unwrap_err();
+    stopper.join().unwrap();
+    assert!(err.is_interrupt(), "{}", err.render());
+    let kept = s
+        .eval("data::load_matrix(cache).rows", "3")
+        .unwrap()
+        .as_int()
+        .unwrap();
+    assert!(kept > 0 && kept < 712, "{kept} rows kept");
+    // The rerun takes what was kept and encodes the rest.
+    let _ = s
+        .eval("enc.encode(movies, #{ cache: cache })", "4")
+        .unwrap();
+    let all = s
+        .eval("data::load_matrix(cache).rows", "5")
+        .unwrap()
+        .as_int()
+        .unwrap();
+    assert!(all > kept && all <= 712, "{all} rows after the rerun");
+}

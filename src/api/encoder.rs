@@ -194,7 +194,7 @@ pub mod encoder_module {
     /// such as all-MiniLM-L6-v2: BERT on the CPU (or, with `device: "cuda"`,
     /// candle on a GPU), the folder's WordPiece tokenizer, pooling and
     /// normalisation — the numbers `SentenceTransformer(path).encode(texts)`
-    /// gives, within 1e-5. Nothing is downloaded.
+    /// gives, within 1e-6. Nothing is downloaded.
     ///
     /// Arguments: `path` — the folder.
     ///

@@ -91,6 +91,19 @@ fn norm(n: &candle_nn::LayerNorm) -> candle_core::Result<Norm> {
     Ok(Norm { gamma, beta })
 }
 
+/// The elements a `rows` × `cols` window from (`row`, `col`) spans in a
+/// buffer whose rows are `stride` apart (`rows` ≥ 1).
+fn window(
+    row: usize,
+    col: usize,
+    rows: usize,
+    cols: usize,
+    stride: usize,
+) -> std::ops::Range<usize> {
+    let start = row * stride + col;
+    start..start + (rows - 1) * stride + cols
+}
+
 /// `rows` × `cols` of `data` from (`row`, `col`), rows `stride` apart.
 fn view(
     data: &[f32],
@@ -100,12 +113,14 @@ fn view(
     cols: usize,
     stride: usize,
 ) -> ArrayView2<'_, f32> {
-    let start = row * stride + col;
-    let len = (rows - 1) * stride + cols;
-    ArrayView2::from_shape((rows, cols).strides((stride, 1)), &data[start..start + len])
-        .expect("view: the window lies inside the buffer")
+    ArrayView2::from_shape(
+        (rows, cols).strides((stride, 1)),
+        &data[window(row, col, rows, cols, stride)],
+    )
+    .expect("view: the window lies inside the buffer")
 }
 
+/// As [`view`], mutable.
 fn view_mut(
     data: &mut [f32],
     row: usize,
@@ -114,11 +129,9 @@ fn view_mut(
     cols: usize,
     stride: usize,
 ) -> ArrayViewMut2<'_, f32> {
-    let start = row * stride + col;
-    let len = (rows - 1) * stride + cols;
     ArrayViewMut2::from_shape(
         (rows, cols).strides((stride, 1)),
-        &mut data[start..start + len],
+        &mut data[window(row, col, rows, cols, stride)],
     )
     .expect("view: the window lies inside the buffer")
 }
