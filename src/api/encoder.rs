@@ -105,32 +105,18 @@ fn open(path: &str, options: Map) -> Result<EncoderHandle> {
     })
 }
 
-/// The texts of `docs` (a `Movies`: its overviews, rows named by id; or an
-/// array of strings).
-fn texts(docs: &Dynamic) -> Result<(Vec<String>, Option<Vec<String>>)> {
-    let texts = crate::api::text::documents(docs, "Encoder.encode")?
-        .into_iter()
-        .map(|t| t.to_string())
-        .collect();
-    let ids = docs
-        .read_lock::<Movies>()
-        .map(|m| m.ids().map(str::to_string).collect());
-    Ok((texts, ids))
-}
-
 fn encode(handle: &EncoderHandle, docs: &Dynamic, options: Map) -> Result<Matrix> {
     let opts = ENCODE.parse(options)?;
     let batch = opts.opt_usize("batch")?.unwrap_or(handle.batch);
     let cache = opts.opt_text("cache")?.map(PathBuf::from);
-    let (texts, names) = texts(docs)?;
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    // A `Movies` means its overviews, rows named by id.
+    let texts = crate::api::text::documents(docs, "Encoder.encode")?;
+    let names = docs
+        .read_lock::<Movies>()
+        .map(|m| m.ids().map(str::to_string).collect());
+    let refs: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
     let enc = &handle.encoder;
-    let label = enc
-        .folder
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "encoder".into());
-    let mut bar = crate::progress::Progress::new(label, refs.len(), "texts");
+    let mut bar = crate::progress::Progress::new(enc.name(), refs.len(), "texts");
     let out = enc.encode(&refs, names, batch, cache.as_deref(), |done, _| {
         bar.update(done, "")
     })?;

@@ -12,9 +12,46 @@ pub use sparse::{Csr, Sparse};
 
 use std::fmt;
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+
+/// The `k` rows of `x` with the highest cosine similarity to `unit` (a
+/// query of length 1), highest first, ties to the earlier row, as (row,
+/// similarity); rows in `excluded` are left out and rows of norm 0 (their
+/// `norms`) have similarity 0. Word neighbours and semantic search share it.
+pub fn nearest_rows(
+    x: ArrayView2<f32>,
+    norms: &[f32],
+    unit: ArrayView1<f32>,
+    excluded: &[usize],
+    k: usize,
+) -> Vec<(usize, f32)> {
+    let sims: Vec<f32> = x
+        .outer_iter()
+        .into_par_iter()
+        .zip(norms.par_iter())
+        .map(|(r, &n)| if n > 0.0 { r.dot(&unit) / n } else { 0.0 })
+        .collect();
+    let mut order: Vec<usize> = (0..sims.len()).filter(|i| !excluded.contains(i)).collect();
+    let take = k.min(order.len());
+    let by = |a: &usize, b: &usize| sims[*b].total_cmp(&sims[*a]).then(a.cmp(b));
+    if take < order.len() && take > 0 {
+        order.select_nth_unstable_by(take - 1, by);
+    }
+    order.truncate(take);
+    order.sort_by(by);
+    order.into_iter().map(|i| (i, sims[i])).collect()
+}
+
+/// The L2 norm of every row of `x`.
+pub fn row_norms(x: ArrayView2<f32>) -> Vec<f32> {
+    x.outer_iter()
+        .into_par_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .collect()
+}
 
 /// The one check that a matrix entering an algorithm holds only finite
 /// numbers. The error names the argument (`what`, e.g.

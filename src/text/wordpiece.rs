@@ -62,9 +62,15 @@ impl WordPiece {
     /// Reads a `tokenizer.json` whose model is WordPiece with a BERT
     /// normalizer and pre-tokenizer (what BERT-family sentence encoders ship).
     pub fn from_file(path: &Path) -> Result<WordPiece> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let json: Value =
-            serde_json::from_str(&text).map_err(|e| Error::file(path, format!("not JSON: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        WordPiece::from_bytes(path, &bytes)
+    }
+
+    /// As [`WordPiece::from_file`], from the file's contents (`path` names
+    /// it in errors).
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<WordPiece> {
+        let json: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::file(path, format!("not JSON: {e}")))?;
         let kind = |key: &str| json[key]["type"].as_str().unwrap_or("none").to_string();
         for (key, wanted) in [
             ("model", "WordPiece"),

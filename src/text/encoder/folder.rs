@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::matrix::io::check_safetensors_size;
 use crate::text::encoder::bert::{Bert, BertConfig};
+use crate::text::wordpiece::WordPiece;
 
 /// How token vectors become one sentence vector (sentence-transformers'
 /// `Pooling` modes).
@@ -118,14 +119,13 @@ impl Pooling {
 
 /// The checked contents of a sentence-transformers folder.
 pub struct Folder {
-    pub path: PathBuf,
     pub config: BertConfig,
     pub weights: PathBuf,
-    pub tokenizer: PathBuf,
+    pub tokenizer: WordPiece,
     pub max_seq_length: usize,
     pub pooling: Pooling,
     pub normalize: bool,
-    /// The small files' contents, for the fingerprint.
+    /// The configuration and tokenizer files' contents, for the fingerprint.
     small_files: Vec<u8>,
 }
 
@@ -215,7 +215,21 @@ impl Folder {
             ));
         }
         let weights = need(path, &weights)?;
-        let tokenizer = need(path, &transformer.join("tokenizer.json"))?;
+        let tokenizer_path = need(path, &transformer.join("tokenizer.json"))?;
+        let tokenizer_bytes =
+            std::fs::read(&tokenizer_path).map_err(|e| Error::io(&tokenizer_path, e))?;
+        let tokenizer = WordPiece::from_bytes(&tokenizer_path, &tokenizer_bytes)?;
+        if tokenizer.largest_id() >= config.vocab_size {
+            return Err(Error::file(
+                &tokenizer_path,
+                format!(
+                    "its vocabulary has ids up to {}, but config.json's vocab_size is {}: not this model's tokenizer",
+                    tokenizer.largest_id(),
+                    config.vocab_size
+                ),
+            ));
+        }
+        small.extend_from_slice(&tokenizer_bytes);
         let st_path = need(path, &transformer.join("sentence_bert_config.json"))?;
         let st = read_json(&st_path, &mut small)?;
         let max_seq_length = st["max_seq_length"]
@@ -237,7 +251,6 @@ impl Folder {
             ));
         }
         Ok(Folder {
-            path: path.to_path_buf(),
             config,
             weights,
             tokenizer,
@@ -255,10 +268,8 @@ impl Folder {
     pub fn load(&self, device: &Device) -> Result<(Bert, String)> {
         let bytes = std::fs::read(&self.weights).map_err(|e| Error::io(&self.weights, e))?;
         check_safetensors_size(&self.weights, &bytes)?;
-        let tokenizer =
-            std::fs::read(&self.tokenizer).map_err(|e| Error::io(&self.tokenizer, e))?;
         let mut h = WordHash::default();
-        for part in [&self.small_files, &tokenizer, &bytes] {
+        for part in [&self.small_files, &bytes] {
             h.write(part);
         }
         let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, device)

@@ -1,10 +1,10 @@
 //! Sentence embeddings from a sentence-transformers folder (all-MiniLM-L6-v2
-//! and its kin): the folder's WordPiece tokenizer, its BERT on candle, its
-//! pooling and its normalisation, giving what
-//! `SentenceTransformer(folder).encode(texts)` gives (checked within 1e-5 in
-//! tests/encoder.rs). Texts are sorted by length and batched so that little
-//! padding is computed; every core runs its own batches; rows come back in
-//! input order and can be kept in a resumable cache keyed by text.
+//! and its kin): the folder's WordPiece tokenizer, its BERT (our CPU forward,
+//! `cpu.rs`, or candle's ops, `bert.rs`, on a GPU), its pooling and its
+//! normalisation, giving what `SentenceTransformer(folder).encode(texts)`
+//! gives (within 1e-6 in tests/encoder.rs). Texts are sorted by length into
+//! batches; every core runs its own batches; rows come back in input order
+//! and can be kept in a resumable cache keyed by text.
 
 pub mod bert;
 pub mod cpu;
@@ -115,17 +115,6 @@ impl SentenceEncoder {
                 other => Error::invalid(format!("text::encoder: no CUDA device: {other}")),
             })?,
         };
-        let tokenizer = WordPiece::from_file(&folder.tokenizer)?;
-        if tokenizer.largest_id() >= folder.config.vocab_size {
-            return Err(Error::file(
-                &folder.tokenizer,
-                format!(
-                    "its vocabulary has ids up to {}, but config.json's vocab_size is {}: not this model's tokenizer",
-                    tokenizer.largest_id(),
-                    folder.config.vocab_size
-                ),
-            ));
-        }
         let (bert, fingerprint) = folder.load(&device)?;
         let dim = bert.hidden_size();
         let model = match target {
@@ -138,13 +127,13 @@ impl SentenceEncoder {
         Ok(SentenceEncoder {
             fingerprint,
             folder: path.to_path_buf(),
-            tokenizer,
             model,
             candle_lock: Mutex::new(()),
             dim,
             layers: folder.config.num_hidden_layers,
             pooling: options.pooling.unwrap_or(folder.pooling),
             normalize: options.normalize.unwrap_or(folder.normalize),
+            tokenizer: folder.tokenizer,
             max_length,
             target,
         })
@@ -155,15 +144,19 @@ impl SentenceEncoder {
         self.dim
     }
 
+    /// The model's name: its folder's.
+    pub fn name(&self) -> String {
+        self.folder
+            .file_name()
+            .map_or_else(|| "encoder".into(), |n| n.to_string_lossy().into_owned())
+    }
+
     /// What identifies these embeddings in a cache: the model files and
     /// every option that changes the numbers.
     pub fn signature(&self) -> String {
         format!(
             "sentence-encoder/{}/{}/max_length={}/{}/normalize={}",
-            self.folder
-                .file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default(),
+            self.name(),
             self.fingerprint,
             self.max_length,
             self.pooling.name(),
@@ -195,13 +188,9 @@ impl SentenceEncoder {
 
     /// What the model is, for printing.
     pub fn describe(&self) -> String {
-        let name = self
-            .folder
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         format!(
-            "Encoder({name}: BERT, {} layers, {} wide; max_length {}, {} pooling{}; {})",
+            "Encoder({}: BERT, {} layers, {} wide; max_length {}, {} pooling{}; {})",
+            self.name(),
             self.layers,
             self.dim,
             self.max_length,
@@ -364,24 +353,19 @@ pub fn most_similar(
             query.len()
         )));
     }
-    let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|a| a * a).sum::<f32>().sqrt();
-    let qn = norm(&mut query.iter().copied());
-    let mut scored: Vec<(usize, f32)> = x
-        .outer_iter()
-        .into_par_iter()
-        .map(|row| {
-            let dot: f32 = row.iter().zip(query).map(|(a, b)| a * b).sum();
-            let n = norm(&mut row.iter().copied()) * qn;
-            if n > 0.0 { dot / n } else { 0.0 }
-        })
-        .enumerate()
-        .collect();
-    if let Some((i, _)) = scored.iter().find(|(_, s)| !s.is_finite()) {
-        return Err(Error::invalid(format!(
-            "most_similar: row {i} of the matrix holds NaN or infinite values"
-        )));
+    crate::matrix::check_finite(x, None, "most_similar: x", "embeddings")?;
+    let norm = query.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        return Err(Error::invalid(
+            "most_similar: the query's embedding is the zero vector; cosine similarity is undefined",
+        ));
     }
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored.truncate(k);
-    Ok(scored)
+    let unit = ndarray::Array1::from_iter(query.iter().map(|v| v / norm));
+    Ok(crate::matrix::nearest_rows(
+        x,
+        &crate::matrix::row_norms(x),
+        unit.view(),
+        &[],
+        k,
+    ))
 }

@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 
 use ahash::AHashMap;
 use ndarray::{Array1, Array2, ArrayView1};
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -162,13 +161,8 @@ impl WordVectors {
     }
 
     fn norms(&self) -> &[f32] {
-        self.norms.get_or_init(|| {
-            self.values
-                .outer_iter()
-                .into_par_iter()
-                .map(|r| r.dot(&r).sqrt())
-                .collect()
-        })
+        self.norms
+            .get_or_init(|| crate::matrix::row_norms(self.values.view()))
     }
 
     fn unit(&self, word: &str) -> Result<Array1<f32>> {
@@ -235,32 +229,24 @@ impl WordVectors {
             ));
         }
         mean /= norm;
-        let norms = self.norms();
-        let sims: Vec<f32> = self
-            .values
-            .outer_iter()
-            .into_par_iter()
-            .zip(norms.par_iter())
-            .map(|(r, &n)| if n > 0.0 { r.dot(&mean) / n } else { 0.0 })
-            .collect();
         let excluded: Vec<usize> = positive
             .iter()
             .chain(negative)
             .filter_map(|w| self.row(w))
             .collect();
-        let mut order: Vec<usize> = (0..sims.len()).filter(|i| !excluded.contains(i)).collect();
-        let take = n.min(order.len());
-        // Highest first; ties keep the earlier (more frequent) word, as gensim.
-        let by = |a: &usize, b: &usize| sims[*b].total_cmp(&sims[*a]).then(a.cmp(b));
-        if take < order.len() && take > 0 {
-            order.select_nth_unstable_by(take - 1, by);
-        }
-        order.truncate(take);
-        order.sort_by(by);
-        Ok(order
+        // Ties keep the earlier (more frequent) word, as gensim.
+        Ok(
+            crate::matrix::nearest_rows(
+                self.values.view(),
+                self.norms(),
+                mean.view(),
+                &excluded,
+                n,
+            )
             .into_iter()
-            .map(|i| (self.words[i].clone(), sims[i]))
-            .collect())
+            .map(|(i, s)| (self.words[i].clone(), s))
+            .collect(),
+        )
     }
 }
 
