@@ -125,21 +125,14 @@ fn script_type(rust: &str) -> String {
         "()" => "",
         "HelpText" => "Help",
         // Script-facing wrappers are registered under their script names.
-        "VectorizerHandle" => "Vectorizer",
-        "TfidfHandle" => "Tfidf",
-        "WordVectorsHandle" => "WordVectors",
-        "EncoderHandle" => "Encoder",
-        "LogisticHandle" => "LogisticRegression",
-        "ScalerHandle" => "StandardScaler",
-        "CalibrationHandle" => "Calibration",
-        "SvdHandle" => "TruncatedSVD",
-        "SvmHandle" => "Svm",
-        "NbHandle" => "NaiveBayes",
-        "CoClusterHandle" => "CoClustering",
-        "BackboneHandle" => "Backbone",
-        "NetworkHandle" => "Network",
-        "TmdbHandle" => "TmdbClient",
-        "BasicsHandle" => "ImdbBasics",
+        "VectorizerRef" => "Vectorizer",
+        "TfidfRef" => "Tfidf",
+        "WordVectorsRef" => "WordVectors",
+        "CoClusterRef" => "CoClustering",
+        "BackboneRef" => "Backbone",
+        "TmdbRef" => "TmdbClient",
+        "BasicsRef" => "ImdbBasics",
+        "Svd" => "TruncatedSVD",
         other => other,
     }
     .to_string()
@@ -237,13 +230,23 @@ pub fn collect(engine: &Engine) -> Vec<FunctionDoc> {
             d.doc = format!("{}\n\n{}\n", d.doc.trim_end(), schema.markdown());
         }
     }
+    // Overloads are ordered by signature, so the reference reads the same
+    // on every run (the engine lists functions in hash order).
     docs.sort_by(|a, b| {
-        (&a.module, a.receiver.is_some(), &a.receiver, &a.name).cmp(&(
-            &b.module,
-            b.receiver.is_some(),
-            &b.receiver,
-            &b.name,
-        ))
+        (
+            &a.module,
+            a.receiver.is_some(),
+            &a.receiver,
+            &a.name,
+            &a.signature,
+        )
+            .cmp(&(
+                &b.module,
+                b.receiver.is_some(),
+                &b.receiver,
+                &b.name,
+                &b.signature,
+            ))
     });
     docs
 }
@@ -354,33 +357,7 @@ fn dedup(mut names: Vec<&str>) -> Vec<&str> {
     names
 }
 
-/// Edits (insertions, deletions, substitutions, and swaps of neighbours:
-/// "rleu" is one edit from "relu") that turn `a` into `b`.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // d[i][j]: distance between a[..i] and b[..j].
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j - 1] + cost)
-                .min(d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
-}
+pub use crate::options::edit_distance;
 
 /// `(receiver type, method name)` for every function, Rhai's standard
 /// library included, that can be called as `value.name(...)`; types are
@@ -432,16 +409,7 @@ mod tests {
         assert_eq!(script_type("Result<Array,Box<EvalAltResult>>"), "array");
         assert_eq!(script_type("RhaiResult<()>"), "");
         assert_eq!(script_type("rhai::INT"), "int");
-        assert_eq!(script_type("&mut VectorizerHandle"), "Vectorizer");
-        assert_eq!(script_type("RhaiResult<CoClusterHandle>"), "CoClustering");
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("movies", "movie"), 1);
-        assert_eq!(edit_distance("split", "splits"), 1);
-        assert_eq!(edit_distance("abc", "abc"), 0);
-        assert_eq!(edit_distance("rleu", "relu"), 1);
-        assert_eq!(edit_distance("", "ab"), 2);
+        assert_eq!(script_type("&mut VectorizerRef"), "Vectorizer");
+        assert_eq!(script_type("RhaiResult<CoClusterRef>"), "CoClustering");
     }
 }

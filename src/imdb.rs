@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use crate::data::Movies;
 use crate::error::{Error, Result};
 
 /// One title of title.basics.
@@ -140,16 +141,18 @@ pub fn read_basics(path: &Path, title_type: Option<&str>) -> Result<Basics> {
 }
 
 /// Agreement of TMDB and IMDb genres on one TMDB genre.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct GenreAgreement {
     pub genre: String,
     pub tmdb: usize,
     pub imdb: usize,
     pub both: usize,
+    /// both / (tmdb + imdb − both); 1 when neither has it.
+    pub agreement: f64,
 }
 
 /// The comparison over the movies found on IMDb.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Comparison {
     pub matched: usize,
     pub unmatched: usize,
@@ -217,7 +220,20 @@ pub fn compare<'a>(
     } else {
         jaccard_sum / c.matched as f64
     };
-    c.per_genre = per.into_values().collect();
+    c.per_genre = per
+        .into_values()
+        .map(|g| {
+            let union = g.tmdb + g.imdb - g.both;
+            GenreAgreement {
+                agreement: if union == 0 {
+                    1.0
+                } else {
+                    g.both as f64 / union as f64
+                },
+                ..g
+            }
+        })
+        .collect();
     c
 }
 
@@ -228,7 +244,55 @@ fn slot<'m>(per: &'m mut BTreeMap<String, GenreAgreement>, genre: &str) -> &'m m
             tmdb: 0,
             imdb: 0,
             both: 0,
+            agreement: 0.0,
         })
+}
+
+crate::options! {
+    /// `imdb::basics`: which titles are kept.
+    pub struct BasicsOptions for "imdb::basics" {
+        /// keep one titleType ("movie", "tvSeries", …); default: every title
+        title_type: Option<String> = None => Text,
+    }
+}
+
+/// IMDb's titles as scripts hold them.
+#[derive(Clone)]
+pub struct BasicsRef(pub std::sync::Arc<Basics>);
+
+impl BasicsRef {
+    pub fn read(path: &Path, o: &BasicsOptions) -> Result<BasicsRef> {
+        Ok(BasicsRef(std::sync::Arc::new(read_basics(
+            path,
+            o.title_type.as_deref(),
+        )?)))
+    }
+
+    /// The `imdb_id` column of `movies`.
+    fn imdb_ids(movies: &Movies) -> Result<Vec<&str>> {
+        movies.column_named("imdb_id").ok_or_else(|| {
+            Error::invalid(
+                "imdb: these movies have no 'imdb_id' column (shared/data's movies.csv has one)",
+            )
+        })
+    }
+
+    /// Movie id → IMDb's genres (`None` where IMDb has no such title).
+    pub fn genres_of(&self, movies: &Movies) -> Result<BTreeMap<String, Option<Vec<String>>>> {
+        let ids = Self::imdb_ids(movies)?;
+        Ok(movies
+            .ids()
+            .zip(ids)
+            .map(|(id, tt)| (id.to_string(), self.0.get(tt).map(|t| t.genres.clone())))
+            .collect())
+    }
+
+    /// TMDB's genres of `movies` against IMDb's.
+    pub fn compare(&self, movies: &Movies) -> Result<Comparison> {
+        let ids = Self::imdb_ids(movies)?;
+        let genres: Vec<&[String]> = movies.genres().collect();
+        Ok(compare(ids.into_iter().zip(genres), &self.0))
+    }
 }
 
 #[cfg(test)]

@@ -124,3 +124,11 @@ pub fn quiet_broken_pipes() {
         default(info);
     }));
 }
+
+/// A path named `name` in this process's own temporary folder (made if
+/// needed), for examples and scratch files.
+pub fn scratch_path(name: &str) -> Result<String> {
+    let dir = std::env::temp_dir().join(format!("genrelab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(dir.join(name).to_string_lossy().into_owned())
+}

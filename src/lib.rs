@@ -1,9 +1,16 @@
 //! genrelab: a Rhai workbench for multi-modal movie genre classification.
 //!
-//! The domain modules ([`data`], [`matrix`]) are plain Rust, usable and
-//! tested without Rhai; [`api`] binds them as script functions; [`engine`]
-//! builds the one engine that the REPL ([`repl`]), the script runner
-//! ([`session`]) and `genrelab doc` ([`docs`]) share.
+//! Four layers, imports running downwards only (docs/architecture.md has
+//! the whole note and a binding to copy):
+//! - engine and session: [`engine`] builds the one engine that the REPL
+//!   ([`repl`]), the script runner ([`session`]) and `genrelab doc`
+//!   ([`docs`]) share;
+//! - bindings: [`api`], declarations of script functions, each one call
+//!   into a domain module through the converters of [`api::convert`];
+//! - domain modules ([`data`], [`matrix`], [`text`], [`linear`], [`nn`],
+//!   [`metrics`], [`fusion`], …): plain Rust, no Rhai, with their
+//!   parameters declared by [`options!`] and their checks unit-tested there;
+//! - kernels: the inner loops the domain modules call.
 
 pub mod api;
 pub mod cluster;
@@ -21,6 +28,7 @@ pub mod linear;
 pub mod matrix;
 pub mod metrics;
 pub mod nn;
+pub mod options;
 pub mod persist;
 pub mod plot;
 pub mod progress;

@@ -137,7 +137,7 @@ fn bad_inputs_to_the_new_fusion_pieces_are_named() {
         ),
         (
             "data::write_csv(data::temp_path(\"r.csv\"), [#{ a: data::matrix([[1.0]]) }], [\"a\"])".to_string(),
-            "row 0, column 'a' is Matrix; cells must be numbers",
+            "row 0, column 'a' is a Matrix; cells must be numbers",
         ),
         (
             "data::write_json(data::temp_path(\"r.json\"), #{ m: data::matrix([[1.0]]) })".to_string(),

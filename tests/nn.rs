@@ -41,7 +41,9 @@ fn nan_features_name_row_and_column() {
 fn bad_options_and_unfitted_networks() {
     let e = error_of("nn::mlp(#{ hidden: [1024, 0] })");
     assert!(
-        e.contains("option 'hidden' is an array, expected a non-empty array of integers >= 1"),
+        e.contains(
+            "option 'hidden' is [1024, 0], expected a non-empty array of integers >= 1; element 1 is 0"
+        ),
         "{e}"
     );
     let e = error_of("nn::mlp(#{ dropout: 1.0 })");
@@ -64,7 +66,7 @@ fn bad_options_and_unfitted_networks() {
         "{DATA}nn::mlp(#{{}}).fit(x, y, #{{ validation: [x] }})"
     ));
     assert!(
-        e.contains("option 'validation' is an array, expected [features Matrix, Labels]"),
+        e.contains("option 'validation' is [a Matrix], expected [features Matrix, Labels]"),
         "{e}"
     );
     let e = error_of(&format!("{DATA}nn::mlp(#{{}}).predict(x)"));

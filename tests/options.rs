@@ -104,12 +104,14 @@ fn counts_and_sizes_out_of_range_name_the_option_the_value_and_the_range() {
     expect_error(
         &format!("plot::heatmap({m}, #{{ path: data::temp_path(\"x.png\"), size: [0, 300] }})"),
         &[
-            "plot::heatmap: option 'size' is an array, expected an array of 2 integers in [16, 16384]",
+            "plot::heatmap: option 'size' is [0, 300], expected an array of 2 integers in [16, 16384]; element 0 is 0",
         ],
     );
     expect_error(
         "plot::bar([1], [\"a\"], #{ path: data::temp_path(\"b.png\"), color: [0, 0, 300] })",
-        &["option 'color' is an array, expected an array of 3 integers in [0, 255]"],
+        &[
+            "option 'color' is [0, 0, 300], expected an array of 3 integers in [0, 255]; element 2 is 300",
+        ],
     );
     expect_error(
         "plot::bar([1], [\"a\"], #{ title: \"no path\" })",
@@ -129,7 +131,7 @@ fn counts_and_sizes_out_of_range_name_the_option_the_value_and_the_range() {
     );
     expect_error(
         "svm::grid_search(#{ c: [] })",
-        &["option 'c' is an array, expected a non-empty array of numbers > 0"],
+        &["option 'c' is [], expected a non-empty array of numbers > 0; it is empty"],
     );
     expect_error(
         "text::count_vectorizer(#{ min_df: 1.5 })",
@@ -137,7 +139,7 @@ fn counts_and_sizes_out_of_range_name_the_option_the_value_and_the_range() {
     );
     expect_error(
         "text::count_vectorizer(#{ ngram_range: [2, 1] })",
-        &["option 'ngram_range' is an array, expected [low, high] with 1 <= low <= high"],
+        &["option 'ngram_range' is [2, 1], expected [low, high] with 1 <= low <= high"],
     );
 }
 

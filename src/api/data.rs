@@ -1,146 +1,8 @@
-//! `data::` — reading movies and other tables, labels, matrices, the seed.
-
-use std::path::Path;
+//! `data::` — reading movies and other tables, labels, matrices, joining
+//! blocks, scaling, writing results, the seed ([`crate::data`],
+//! [`crate::matrix`]).
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, Map};
-
-use crate::api::convert::string_lists;
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
-use crate::data::{Binarizer, table};
-use crate::error::Result;
-
-pub static BINARIZER: Schema = Schema::new(
-    "data::binarizer",
-    &[&[
-        Opt::new(
-            "min_count",
-            Kind::Int(Bounds::NON_NEGATIVE),
-            D::Int(1),
-            "drop labels seen fewer times",
-        ),
-        Opt::new(
-            "order",
-            Kind::Texts,
-            D::None,
-            "label names fixing the order and the label set (default: sorted by name)",
-        ),
-    ]],
-);
-
-fn one_ascii_char(v: &Dynamic) -> bool {
-    v.read_lock::<rhai::ImmutableString>()
-        .is_some_and(|s| s.len() == 1 && s.is_ascii())
-}
-
-pub static CSV: Schema = Schema::new(
-    "data::csv",
-    &[&[
-        Opt::new(
-            "delimiter",
-            Kind::Value {
-                expected: "one ASCII character",
-                check: one_ascii_char,
-            },
-            D::Text(","),
-            "the field separator; \"\\t\" for TSV",
-        ),
-        Opt::new(
-            "infer",
-            Kind::Bool,
-            D::Bool(true),
-            "false keeps every cell a string",
-        ),
-    ]],
-);
-
-const COLUMN: Kind = Kind::Value {
-    expected: "a non-empty column name",
-    check: non_empty_string,
-};
-
-fn non_empty_string(v: &Dynamic) -> bool {
-    v.read_lock::<rhai::ImmutableString>()
-        .is_some_and(|s| !s.is_empty())
-}
-
-pub static MOVIES: Schema = Schema::new(
-    "data::movies",
-    &[&[
-        Opt::new("id", COLUMN, D::Text("id"), "column of the movie id"),
-        Opt::new("title", COLUMN, D::Text("title"), "column of the title"),
-        Opt::new(
-            "overview",
-            COLUMN,
-            D::Text("overview"),
-            "column of the plot summary",
-        ),
-        Opt::new(
-            "genres",
-            COLUMN,
-            D::Text("genres"),
-            "column of the genre list",
-        ),
-        Opt::new(
-            "poster",
-            COLUMN,
-            D::Text("poster"),
-            "column of the poster path",
-        ),
-        Opt::new(
-            "split",
-            COLUMN,
-            D::Text("split"),
-            "column of the train/dev/test split",
-        ),
-        Opt::new(
-            "release_date",
-            COLUMN,
-            D::Text("release_date"),
-            "column of the release date",
-        ),
-        Opt::new(
-            "genre_sep",
-            COLUMN,
-            D::Text("|"),
-            "the separator between genres",
-        ),
-    ]],
-);
-
-pub static SCHEMAS: &[&Schema] = &[&BINARIZER, &CSV, &MOVIES];
-
-fn fit_binarizer(genre_lists: &Array, options: Map) -> Result<Binarizer> {
-    let opts = BINARIZER.parse(options)?;
-    let lists = string_lists(genre_lists, "data::binarizer")?;
-    Binarizer::fit(&lists, opts.usize("min_count")?, opts.opt_texts("order")?)
-}
-
-/// `data::csv`: rows as maps keyed by the header.
-fn read_rows(path: &str, options: Map) -> Result<Array> {
-    let opts = CSV.parse(options)?;
-    let delimiter = opts.text("delimiter")?.as_bytes()[0];
-    let infer = opts.flag("infer")?;
-    let table = table::read_csv(Path::new(path), delimiter, infer)?;
-    let keys = &table.header;
-    Ok(table
-        .rows
-        .into_iter()
-        .map(|row| {
-            let map: Map = keys
-                .iter()
-                .map(|k| k.as_str().into())
-                .zip(row.into_iter().map(|cell| match cell {
-                    table::Cell::Empty => Dynamic::UNIT,
-                    table::Cell::Int(i) => Dynamic::from_int(i),
-                    table::Cell::Float(x) => Dynamic::from_float(x),
-                    table::Cell::Text(s) => s.into(),
-                }))
-                .collect();
-            Dynamic::from_map(map)
-        })
-        .collect())
-}
 
 #[export_module]
 pub mod data_module {
@@ -148,11 +10,17 @@ pub mod data_module {
 
     use rhai::{Array, Dynamic, INT, Map, NativeCallContext};
 
-    use crate::api::convert::{RhaiResult, located, number, type_of};
+    use crate::api::convert::{
+        RhaiResult, features, from_features, located, options, string_lists, strings, to_script,
+        value,
+    };
     use crate::api::session_rng;
-    use crate::data::{Binarizer, Columns, Movies, table};
+    use crate::data::labels::BinarizerOptions;
+    use crate::data::table::{self, CsvOptions};
+    use crate::data::{Binarizer, Columns, Movies};
     use crate::error::Error;
-    use crate::matrix::{Matrix, io};
+    use crate::matrix::scale::{ScalerOptions, StandardScaler};
+    use crate::matrix::{Matrix, features as blocks, io};
 
     /// Reads a movies CSV in the format of `shared/data/README.md`: one row per
     /// movie with the columns `id`, `title`, `genres` (`|`-separated), `overview`,
@@ -172,9 +40,7 @@ pub mod data_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn movies(ctx: NativeCallContext, path: &str) -> RhaiResult<Movies> {
-        located(&ctx, || {
-            Movies::read_csv(Path::new(path), &Columns::default())
-        })
+        movies_with_options(ctx, path, Map::new())
     }
 
     /// Reads a movies table whose columns have other names.
@@ -196,18 +62,7 @@ pub mod data_module {
         options: Map,
     ) -> RhaiResult<Movies> {
         located(&ctx, || {
-            let opts = super::MOVIES.parse(options)?;
-            let columns = Columns {
-                id: opts.text("id")?,
-                title: opts.text("title")?,
-                overview: opts.text("overview")?,
-                genres: opts.text("genres")?,
-                poster: opts.text("poster")?,
-                split: opts.text("split")?,
-                release_date: opts.text("release_date")?,
-                genre_separator: opts.text("genre_sep")?,
-            };
-            Movies::read_csv(Path::new(path), &columns)
+            Movies::read_csv(Path::new(path), &self::options::<Columns>(options)?)
         })
     }
 
@@ -224,7 +79,7 @@ pub mod data_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn binarizer(ctx: NativeCallContext, genre_lists: Array) -> RhaiResult<Binarizer> {
-        located(&ctx, || super::fit_binarizer(&genre_lists, Map::new()))
+        binarizer_with_options(ctx, genre_lists, Map::new())
     }
 
     /// Learns a label order with options.
@@ -245,7 +100,11 @@ pub mod data_module {
         genre_lists: Array,
         options: Map,
     ) -> RhaiResult<Binarizer> {
-        located(&ctx, || super::fit_binarizer(&genre_lists, options))
+        located(&ctx, || {
+            let o: BinarizerOptions = self::options(options)?;
+            let lists = string_lists(&genre_lists, "data::binarizer")?;
+            Binarizer::fit(&lists, o.min_count, o.order)
+        })
     }
 
     /// The label order of a movie set's genres.
@@ -256,10 +115,7 @@ pub mod data_module {
     /// ```
     #[rhai_fn(name = "binarizer", return_raw)]
     pub fn binarizer_of_movies(ctx: NativeCallContext, movies: Movies) -> RhaiResult<Binarizer> {
-        located(&ctx, || {
-            let lists: Vec<Vec<String>> = movies.genres().map(<[String]>::to_vec).collect();
-            Binarizer::fit(&lists, 1, None)
-        })
+        located(&ctx, || Binarizer::of_movies(&movies))
     }
 
     /// Seeds every random choice of the session (splits, samples, and later
@@ -308,7 +164,7 @@ pub mod data_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn csv(ctx: NativeCallContext, path: &str) -> RhaiResult<Array> {
-        located(&ctx, || super::read_rows(path, Map::new()))
+        csv_with_options(ctx, path, Map::new())
     }
 
     /// Reads a CSV file with options.
@@ -323,7 +179,10 @@ pub mod data_module {
     /// ```
     #[rhai_fn(name = "csv", return_raw)]
     pub fn csv_with_options(ctx: NativeCallContext, path: &str, options: Map) -> RhaiResult<Array> {
-        located(&ctx, || super::read_rows(path, options))
+        located(&ctx, || {
+            let o: CsvOptions = self::options(options)?;
+            Ok(to_script(&table::read_records(Path::new(path), &o)?)?.cast())
+        })
     }
 
     /// Reads a JSON file: arrays become arrays, objects maps.
@@ -338,10 +197,7 @@ pub mod data_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn json(ctx: NativeCallContext, path: &str) -> RhaiResult<Dynamic> {
-        located(&ctx, || {
-            let value = table::read_json(Path::new(path))?;
-            rhai::serde::to_dynamic(value).map_err(|e| Error::invalid(format!("data::json: {e}")))
-        })
+        located(&ctx, || to_script(&table::read_json(Path::new(path))?))
     }
 
     /// Loads a matrix written by `save` (or by numpy, safetensors, pandas):
@@ -361,12 +217,7 @@ pub mod data_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn load_matrix(ctx: NativeCallContext, path: &str) -> RhaiResult<Dynamic> {
-        located(&ctx, || {
-            Ok(match io::load(Path::new(path))? {
-                io::Loaded::Dense(m) => Dynamic::from(m),
-                io::Loaded::Sparse(s) => Dynamic::from(s),
-            })
-        })
+        located(&ctx, || Ok(from_features(io::load(Path::new(path))?)))
     }
 
     /// Builds a dense `Matrix` from an array of equally long rows of numbers.
@@ -382,31 +233,100 @@ pub mod data_module {
     #[rhai_fn(return_raw)]
     pub fn matrix(ctx: NativeCallContext, rows: Array) -> RhaiResult<Matrix> {
         located(&ctx, || {
-            let width = rows
-                .first()
-                .and_then(|r| r.read_lock::<Array>().map(|a| a.len()))
-                .unwrap_or(0);
-            let mut values = Vec::with_capacity(rows.len() * width);
-            for (i, row) in rows.iter().enumerate() {
-                let row = row.read_lock::<Array>().ok_or_else(|| {
-                    Error::invalid(format!(
-                        "data::matrix: row {i} is {}, expected an array",
-                        type_of(row)
-                    ))
-                })?;
-                if row.len() != width {
-                    return Err(Error::invalid(format!(
-                        "data::matrix: row {i} has {} values, row 0 has {width}",
-                        row.len()
-                    )));
-                }
-                for (j, v) in row.iter().enumerate() {
-                    values.push(number(v, &format!("data::matrix: value [{i}][{j}]"))? as f32);
-                }
-            }
-            let array = ndarray::Array2::from_shape_vec((rows.len(), width), values)
-                .map_err(|e| Error::invalid(format!("data::matrix: {e}")))?;
-            Ok(Matrix::new(array))
+            blocks::from_rows(&rows.iter().map(value).collect::<Vec<_>>())
+        })
+    }
+
+    /// Joins matrices side by side (`np.hstack`): every `Matrix` → a
+    /// `Matrix`, every `Sparse` → a `Sparse`; early fusion of text and
+    /// poster features.
+    ///
+    /// Errors: no blocks; blocks with different row counts (both shapes
+    /// named); dense and sparse blocks mixed (densify on purpose with `to_dense()`).
+    ///
+    /// ```rhai
+    /// let x = data::hstack([data::matrix([[1.0], [2.0]]), data::matrix([[3.0, 4.0], [5.0, 6.0]])]);
+    /// assert_eq(x.shape, [2, 3]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn hstack(ctx: NativeCallContext, blocks: Array) -> RhaiResult<Dynamic> {
+        located(&ctx, || {
+            let parts = blocks
+                .iter()
+                .enumerate()
+                .map(|(i, b)| features(b, &format!("data::hstack: block {i}")))
+                .collect::<crate::Result<Vec<_>>>()?;
+            Ok(from_features(self::blocks::hstack(&parts)?))
+        })
+    }
+
+    /// scikit-learn's `StandardScaler` (options below): `fit` on training
+    /// rows, then `transform` any rows with those means and deviations.
+    ///
+    /// Errors: a bad option.
+    ///
+    /// ```rhai
+    /// let s = data::standard_scaler(#{}).fit(data::matrix([[1.0, 10.0], [3.0, 10.0]]));
+    /// assert_eq(s.transform(data::matrix([[2.0, 12.0]])).row(0), [0.0, 2.0]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn standard_scaler(ctx: NativeCallContext, options: Map) -> RhaiResult<StandardScaler> {
+        located(&ctx, || {
+            Ok(StandardScaler::new(self::options::<ScalerOptions>(
+                options,
+            )?))
+        })
+    }
+
+    /// Writes rows (maps) as CSV with a header: one column per name in
+    /// `columns`, in that order; floats in full precision, `()` empty,
+    /// fields quoted where needed. Atomic (temporary file + rename).
+    ///
+    /// Arguments: `path`; `rows` — an array of maps; `columns` — the keys to write.
+    ///
+    /// Errors: a row that is not a map or lacks a column (row and key
+    /// named); a cell that is not a number, string, boolean or `()`; the
+    /// file cannot be written.
+    ///
+    /// ```rhai
+    /// let p = data::temp_path("rows.csv");
+    /// data::write_csv(p, [#{ model: "D1", f1: 0.62 }, #{ model: "B, GloVe", f1: 0.58 }], ["model", "f1"]);
+    /// assert_eq(data::csv(p)[1].model, "B, GloVe");
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_csv(
+        ctx: NativeCallContext,
+        path: &str,
+        rows: Array,
+        columns: Array,
+    ) -> RhaiResult<()> {
+        located(&ctx, || {
+            let columns = strings(&columns, "data::write_csv: columns")?;
+            let rows: Vec<_> = rows.iter().map(value).collect();
+            table::write_csv(Path::new(path), &rows, &columns)
+        })
+    }
+
+    /// Writes a value (maps, arrays, strings, numbers, booleans, `()`) as
+    /// indented JSON. Atomic (temporary file + rename).
+    ///
+    /// Errors: a value JSON cannot hold (a `Matrix`, say: use `.to_array()`);
+    /// the file cannot be written.
+    ///
+    /// ```rhai
+    /// let p = data::temp_path("result.json");
+    /// data::write_json(p, #{ model: "D1", f1: 0.62, interval: [0.61, 0.63] });
+    /// assert_eq(data::json(p).interval, [0.61, 0.63]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn write_json(ctx: NativeCallContext, path: &str, value: Dynamic) -> RhaiResult<()> {
+        located(&ctx, || {
+            let json: serde_json::Value = rhai::serde::from_dynamic(&value).map_err(|e| {
+                Error::invalid(format!(
+                    "data::write_json: {e}; JSON holds maps, arrays, strings, numbers, booleans and ()"
+                ))
+            })?;
+            table::write_json(Path::new(path), &json)
         })
     }
 
@@ -438,7 +358,7 @@ pub mod data_module {
     #[rhai_fn(return_raw)]
     pub fn write_text(ctx: NativeCallContext, path: &str, text: &str) -> RhaiResult<()> {
         located(&ctx, || {
-            crate::io_util::write_bytes_atomic(std::path::Path::new(path), text.as_bytes())
+            crate::io_util::write_bytes_atomic(Path::new(path), text.as_bytes())
         })
     }
 
@@ -455,10 +375,6 @@ pub mod data_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn temp_path(ctx: NativeCallContext, name: &str) -> RhaiResult<String> {
-        located(&ctx, || {
-            let dir = std::env::temp_dir().join(format!("genrelab-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            Ok(dir.join(name).to_string_lossy().into_owned())
-        })
+        located(&ctx, || crate::io_util::scratch_path(name))
     }
 }

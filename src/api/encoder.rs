@@ -1,178 +1,17 @@
 //! `text::encoder` and the `Encoder` methods: a sentence-transformers model
-//! (BERT) turning overviews into sentence embeddings.
-
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+//! (BERT) turning overviews into sentence embeddings
+//! ([`crate::text::encoder::handle`]).
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, Map};
-
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
-use crate::data::Movies;
-use crate::error::{Error, Result};
-use crate::matrix::Matrix;
-use crate::text::encoder::{EncoderOptions, Pooling, SentenceEncoder, Target};
-
-/// A loaded encoder as scripts hold it (shared, never copied), with the
-/// batch size its `encode` uses unless told otherwise.
-#[derive(Clone)]
-pub struct EncoderHandle {
-    pub encoder: Rc<SentenceEncoder>,
-    pub batch: usize,
-}
-
-const BATCH: Opt = Opt::new(
-    "batch",
-    Kind::Int(Bounds::POSITIVE_INT),
-    D::Int(32),
-    "texts a core encodes at a time (texts of similar length share a batch)",
-);
-
-pub static ENCODER: Schema = Schema::new(
-    "text::encoder",
-    &[&[
-        Opt::new(
-            "max_length",
-            Kind::Int(Bounds::at_least(2.0)),
-            D::Described("the folder's max_seq_length (256 for all-MiniLM-L6-v2)"),
-            "tokens per text, [CLS] and [SEP] included; longer texts are cut (a warning counts them), as sentence-transformers does",
-        ),
-        BATCH,
-        Opt::new(
-            "normalize",
-            Kind::Bool,
-            D::Described("true when modules.json has a Normalize module"),
-            "scale every embedding to unit length",
-        ),
-        Opt::new(
-            "pooling",
-            Kind::Choice(Pooling::NAMES),
-            D::Described("the folder's 1_Pooling/config.json"),
-            "how token vectors become one vector: their mean, the [CLS] token's, their maximum, or their sum / sqrt(count)",
-        ),
-        Opt::new(
-            "device",
-            Kind::Choice(&["cpu", "cuda"]),
-            D::Text("cpu"),
-            "cuda runs the model with candle on the first GPU (a build with --features cuda)",
-        ),
-    ]],
-);
-
-pub static ENCODE: Schema = Schema::new(
-    "Encoder.encode",
-    &[&[
-        Opt::new(
-            "batch",
-            Kind::Int(Bounds::POSITIVE_INT),
-            D::Described("the encoder's (32 unless text::encoder was told otherwise)"),
-            "texts a core encodes at a time",
-        ),
-        Opt::new(
-            "cache",
-            Kind::Text,
-            D::None,
-            "a .safetensors path keeping the embeddings by text; a rerun encodes only new texts, an interrupted run resumes",
-        ),
-    ]],
-);
-
-pub static SCHEMAS: &[&Schema] = &[&ENCODER, &ENCODE];
-
-fn open(path: &str, options: Map) -> Result<EncoderHandle> {
-    let opts = ENCODER.parse(options)?;
-    let encoder = SentenceEncoder::open(
-        Path::new(path),
-        &EncoderOptions {
-            max_length: opts.opt_usize("max_length")?,
-            pooling: opts
-                .opt_text("pooling")?
-                .map(|p| Pooling::parse(&p))
-                .transpose()?,
-            normalize: opts
-                .given("normalize")
-                .then(|| opts.flag("normalize"))
-                .transpose()?,
-            target: Some(match opts.text("device")?.as_str() {
-                "cuda" => Target::Cuda,
-                _ => Target::Cpu,
-            }),
-        },
-    )?;
-    Ok(EncoderHandle {
-        encoder: Rc::new(encoder),
-        batch: opts.usize("batch")?,
-    })
-}
-
-fn encode(handle: &EncoderHandle, docs: &Dynamic, options: Map) -> Result<Matrix> {
-    let opts = ENCODE.parse(options)?;
-    let batch = opts.opt_usize("batch")?.unwrap_or(handle.batch);
-    let cache = opts.opt_text("cache")?.map(PathBuf::from);
-    // A `Movies` means its overviews, rows named by id.
-    let texts = crate::api::text::documents(docs, "Encoder.encode")?;
-    let names = docs
-        .read_lock::<Movies>()
-        .map(|m| m.ids().map(str::to_string).collect());
-    let refs: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
-    let enc = &handle.encoder;
-    let mut bar = crate::progress::Progress::new(enc.name(), refs.len(), "texts");
-    let out = enc.encode(&refs, names, batch, cache.as_deref(), |done, _| {
-        bar.update(done, "")
-    })?;
-    let empty = refs.iter().filter(|t| t.trim().is_empty()).count();
-    if empty > 0 {
-        crate::record::warning(&format!(
-            "encode: {empty} of {} texts are empty; each is encoded as \"\" ([CLS] [SEP]), as sentence-transformers does",
-            refs.len()
-        ));
-    }
-    if out.truncated > 0 {
-        crate::record::warning(&format!(
-            "encode: {} of {} texts are longer than max_length {} tokens and were cut, as sentence-transformers does",
-            out.truncated,
-            refs.len(),
-            enc.max_length
-        ));
-    }
-    Ok(out.matrix)
-}
-
-fn most_similar(handle: &EncoderHandle, query: &str, x: &Matrix, k: usize) -> Result<Array> {
-    let q = handle.encoder.embed_one(query)?;
-    let hits = crate::text::encoder::most_similar(&q, x.values().view(), k)?;
-    // Ids as `Movies.ids` gives them (integers when every one is).
-    let ids = x
-        .row_names()
-        .map(|n| crate::api::convert::ids_array(&n.iter().map(String::as_str).collect::<Vec<_>>()));
-    Ok(hits
-        .into_iter()
-        .map(|(i, s)| {
-            let mut m = Map::new();
-            m.insert("index".into(), Dynamic::from_int(i as rhai::INT));
-            m.insert(
-                "id".into(),
-                ids.as_ref().map_or(Dynamic::UNIT, |ids| ids[i].clone()),
-            );
-            m.insert("similarity".into(), Dynamic::from_float(f64::from(s)));
-            Dynamic::from_map(m)
-        })
-        .collect())
-}
-
-fn check_count(k: rhai::INT) -> Result<usize> {
-    usize::try_from(k)
-        .ok()
-        .filter(|&k| k > 0)
-        .ok_or_else(|| Error::invalid(format!("most_similar: k is {k}, expected at least 1")))
-}
 
 #[export_module]
 pub mod encoder_module {
+    use std::path::Path;
+
     use rhai::{Map, NativeCallContext};
 
-    use super::EncoderHandle;
-    use crate::api::convert::{RhaiResult, located};
+    use crate::api::convert::{RhaiResult, located, options};
+    use crate::text::encoder::handle::{Encoder, OpenOptions};
 
     /// A sentence encoder from a sentence-transformers folder
     /// (`config.json`, `model.safetensors`, `tokenizer.json`,
@@ -196,8 +35,8 @@ pub mod encoder_module {
     /// assert_eq(enc.tokens("Naïve robots!"), ["[CLS]", "naive", "robots", "!", "[SEP]"]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn encoder(ctx: NativeCallContext, path: &str) -> RhaiResult<EncoderHandle> {
-        located(&ctx, || super::open(path, Map::new()))
+    pub fn encoder(ctx: NativeCallContext, path: &str) -> RhaiResult<Encoder> {
+        encoder_with(ctx, path, Map::new())
     }
 
     /// An encoder with options (below).
@@ -211,12 +50,10 @@ pub mod encoder_module {
     /// assert_eq(enc.tokens("one two three four five six seven eight").len(), 8);
     /// ```
     #[rhai_fn(name = "encoder", return_raw)]
-    pub fn encoder_with(
-        ctx: NativeCallContext,
-        path: &str,
-        options: Map,
-    ) -> RhaiResult<EncoderHandle> {
-        located(&ctx, || super::open(path, options))
+    pub fn encoder_with(ctx: NativeCallContext, path: &str, options: Map) -> RhaiResult<Encoder> {
+        located(&ctx, || {
+            Encoder::open(Path::new(path), &self::options::<OpenOptions>(options)?)
+        })
     }
 }
 
@@ -224,9 +61,9 @@ pub mod encoder_module {
 pub mod encoder_methods {
     use rhai::{Array, Dynamic, INT, Map};
 
-    use super::EncoderHandle;
-    use crate::api::convert::{RhaiResult, string_array};
+    use crate::api::convert::{Documents, RhaiResult, options, string_array, to_script};
     use crate::matrix::Matrix;
+    use crate::text::encoder::handle::{EncodeOptions, Encoder};
 
     /// Sentence embeddings of `docs`, one row per text in input order: a
     /// `Movies` means its overviews (rows named by movie id), else an array
@@ -244,8 +81,8 @@ pub mod encoder_methods {
     /// assert_eq(x.shape, [2, 384]);
     /// ```
     #[rhai_fn(global, name = "encode", return_raw, pure)]
-    pub fn encode(enc: &mut EncoderHandle, docs: Dynamic) -> RhaiResult<Matrix> {
-        Ok(super::encode(enc, &docs, Map::new())?)
+    pub fn encode(enc: &mut Encoder, docs: Dynamic) -> RhaiResult<Matrix> {
+        encode_with(enc, docs, Map::new())
     }
 
     /// `encode` with options (below). With `cache`, a `.safetensors` file
@@ -265,8 +102,11 @@ pub mod encoder_methods {
     /// assert_eq(enc.encode(movies, #{ cache: cache }).row(0), x.row(0));
     /// ```
     #[rhai_fn(global, name = "encode", return_raw, pure)]
-    pub fn encode_with(enc: &mut EncoderHandle, docs: Dynamic, options: Map) -> RhaiResult<Matrix> {
-        Ok(super::encode(enc, &docs, options)?)
+    pub fn encode_with(enc: &mut Encoder, docs: Dynamic, options: Map) -> RhaiResult<Matrix> {
+        let o: EncodeOptions = self::options(options)?;
+        // A `Movies` means its overviews, rows named by id.
+        let docs = Documents::of(&docs, "Encoder.encode")?;
+        Ok(enc.encode(&docs.refs(), docs.ids.clone(), &o)?)
     }
 
     /// The `k` rows of `x` (embeddings from `encode`) whose cosine
@@ -284,37 +124,32 @@ pub mod encoder_methods {
     /// assert(hits[0].similarity > hits[1].similarity);
     /// ```
     #[rhai_fn(global, name = "most_similar", return_raw, pure)]
-    pub fn most_similar(
-        enc: &mut EncoderHandle,
-        query: &str,
-        x: Matrix,
-        k: INT,
-    ) -> RhaiResult<Array> {
-        Ok(super::most_similar(enc, query, &x, super::check_count(k)?)?)
+    pub fn most_similar(enc: &mut Encoder, query: &str, x: Matrix, k: INT) -> RhaiResult<Array> {
+        Ok(to_script(&enc.most_similar(query, &x, k)?)?.cast())
     }
 
     /// The tokens of `text` as the model reads them: `[CLS]`, the word
     /// pieces (`##` continues a word), `[SEP]`, cut at `max_length`.
     #[rhai_fn(global, name = "tokens", pure)]
-    pub fn tokens(enc: &mut EncoderHandle, text: &str) -> Array {
+    pub fn tokens(enc: &mut Encoder, text: &str) -> Array {
         string_array(enc.encoder.tokens(text).iter().map(String::as_str))
     }
 
     /// The width of an embedding (384 for all-MiniLM-L6-v2).
     #[rhai_fn(global, name = "dim", pure)]
-    pub fn dim(enc: &mut EncoderHandle) -> INT {
+    pub fn dim(enc: &mut Encoder) -> INT {
         enc.encoder.dim() as INT
     }
 
     /// The model, its pooling and where it runs.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn describe(enc: &mut EncoderHandle) -> String {
+    pub fn describe(enc: &mut Encoder) -> String {
         enc.encoder.describe()
     }
 
     /// Tokens per text, `[CLS]` and `[SEP]` included; longer texts are cut.
     #[rhai_fn(global, name = "max_length", pure)]
-    pub fn max_length(enc: &mut EncoderHandle) -> INT {
+    pub fn max_length(enc: &mut Encoder) -> INT {
         enc.encoder.max_length as INT
     }
 }

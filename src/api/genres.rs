@@ -1,124 +1,18 @@
 //! `genres::` — pair counts, normalised co-occurrence, spectral
-//! co-clustering and grouped genre counts.
+//! co-clustering and grouped genre counts ([`crate::cluster::genres`]).
 
-use ndarray::Array2;
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, Map};
-
-use crate::api::convert::{string_lists, type_of};
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, SEED, Schema};
-use crate::cluster::CoClustering;
-use crate::data::{Binarizer, Labels, Movies};
-use crate::error::{Error, Result};
-use crate::matrix::Matrix;
-
-/// A co-clustering with the names of the rows and columns it was fitted on.
-#[derive(Clone, Debug)]
-pub struct CoClusterHandle {
-    pub result: CoClustering,
-    pub row_names: Vec<String>,
-    pub col_names: Vec<String>,
-}
-
-/// Genre lists and label names from `Labels`, `Movies` or an array of arrays.
-fn genre_input(value: &Dynamic, what: &str) -> Result<(Vec<Vec<String>>, Vec<String>)> {
-    if let Some(labels) = value.read_lock::<Labels>() {
-        let lists = (0..labels.rows())
-            .map(|i| {
-                labels
-                    .row_names(i)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect()
-            })
-            .collect();
-        return Ok((lists, labels.names().to_vec()));
-    }
-    let lists: Vec<Vec<String>> = if let Some(movies) = value.read_lock::<Movies>() {
-        movies.genres().map(<[String]>::to_vec).collect()
-    } else if let Some(array) = value.read_lock::<Array>() {
-        string_lists(&array, what)?
-    } else {
-        return Err(Error::invalid(format!(
-            "{what}: expected Labels, Movies or an array of genre lists, got {}",
-            type_of(value)
-        )));
-    };
-    let names = Binarizer::fit(&lists, 1, None)?.names().to_vec();
-    Ok((lists, names))
-}
-
-pub(crate) fn to_f64(m: &Matrix) -> Array2<f64> {
-    m.values().mapv(f64::from)
-}
-
-fn named(values: Array2<f64>, rows: Vec<String>, cols: Vec<String>) -> Result<Matrix> {
-    Matrix::new(values.mapv(|v| v as f32)).with_names(Some(rows), Some(cols))
-}
-
-pub(crate) fn names_or_numbers(names: Option<&[String]>, n: usize) -> Vec<String> {
-    names.map_or_else(
-        || (0..n).map(|i| i.to_string()).collect(),
-        <[String]>::to_vec,
-    )
-}
-
-pub static PAIR_COUNTS: Schema = Schema::new(
-    "genres::pair_counts",
-    &[&[Opt::new(
-        "normalize",
-        Kind::Choice(&["count", "conditional", "lift", "pmi"]),
-        D::Text("count"),
-        "conditional: row r, column c is P(c | r); lift: P(r, c) / (P(r)·P(c)); pmi: ln lift, 0 where a pair never occurs",
-    )]],
-);
-
-pub static COCLUSTER: Schema = Schema::new(
-    "genres::cocluster",
-    &[
-        &[
-            Opt::new(
-                "n_clusters",
-                Kind::Int(Bounds::at_least(2.0)),
-                D::Int(3),
-                "co-clusters (at most the smaller side of the matrix)",
-            ),
-            Opt::new(
-                "n_init",
-                Kind::Int(Bounds::POSITIVE_INT),
-                D::Int(10),
-                "k-means restarts; the best inertia wins",
-            ),
-            Opt::new(
-                "svd_method",
-                Kind::Choice(&["randomized", "arpack", "exact"]),
-                D::Text("randomized"),
-                "accepted for scikit-learn's scripts; the SVD here is always exact",
-            ),
-        ],
-        &[SEED],
-    ],
-);
-
-pub static SCHEMAS: &[&Schema] = &[&PAIR_COUNTS, &COCLUSTER];
-
-fn pair_matrix(input: &Dynamic, options: Map) -> Result<Matrix> {
-    let opts = PAIR_COUNTS.parse(options)?;
-    let how = crate::cluster::Normalize::parse(&opts.text("normalize")?)?;
-    let (lists, names) = genre_input(input, "genres::pair_counts")?;
-    let counts = crate::cluster::pair_counts(&lists, &names);
-    let values = crate::cluster::normalize(&counts, lists.len(), how);
-    named(values, names.clone(), names)
-}
 
 #[export_module]
 pub mod genres_module {
-    use rhai::{Dynamic, INT, Map, NativeCallContext};
+    use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-    use super::{CoClusterHandle, genre_input, names_or_numbers, pair_matrix, to_f64};
-    use crate::api::convert::{RhaiResult, located};
+    use crate::api::convert::{RhaiResult, arg, located, options, to_map, value};
     use crate::api::session_rng;
+    use crate::cluster::genres::{CoClusterRef, CoclusterOptions, GenreLists, PairCountOptions};
     use crate::matrix::Matrix;
+
+    const GENRES: &str = "Labels, Movies or an array of genre lists";
 
     /// The seed's genre × genre co-occurrence counts: for every movie each
     /// unordered pair of its genres counted in both cells, and each genre
@@ -136,7 +30,7 @@ pub mod genres_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn pair_counts(ctx: NativeCallContext, genres: Dynamic) -> RhaiResult<Matrix> {
-        located(&ctx, || pair_matrix(&genres, Map::new()))
+        pair_counts_with(ctx, genres, Map::new())
     }
 
     /// Co-occurrence in another form (`normalize`, below).
@@ -153,7 +47,10 @@ pub mod genres_module {
         genres: Dynamic,
         options: Map,
     ) -> RhaiResult<Matrix> {
-        located(&ctx, || pair_matrix(&genres, options))
+        located(&ctx, || {
+            let o: PairCountOptions = self::options(options)?;
+            arg::<GenreLists>(&genres, "genres::pair_counts", GENRES)?.pair_counts(&o)
+        })
     }
 
     /// Genre -> number of movies that have it.
@@ -164,13 +61,7 @@ pub mod genres_module {
     #[rhai_fn(return_raw)]
     pub fn frequencies(ctx: NativeCallContext, genres: Dynamic) -> RhaiResult<Map> {
         located(&ctx, || {
-            let (lists, names) = genre_input(&genres, "genres::frequencies")?;
-            let counts = crate::cluster::pair_counts(&lists, &names);
-            Ok(names
-                .iter()
-                .zip(counts.diag())
-                .map(|(n, c)| (n.as_str().into(), Dynamic::from_int(*c as INT)))
-                .collect())
+            to_map(&arg::<GenreLists>(&genres, "genres::frequencies", GENRES)?.frequencies())
         })
     }
 
@@ -195,24 +86,13 @@ pub mod genres_module {
         ctx: NativeCallContext,
         matrix: Matrix,
         options: Map,
-    ) -> RhaiResult<CoClusterHandle> {
+    ) -> RhaiResult<CoClusterRef> {
         located(&ctx, || {
-            let opts = super::COCLUSTER.parse(options)?;
-            let k = opts.usize("n_clusters")?;
-            let seed = opts.seed(|| Ok(session_rng(&ctx)?.borrow_mut().derive_seed()))?;
-            let result =
-                crate::cluster::cocluster(&to_f64(&matrix), k, opts.usize("n_init")?, seed)?;
-            Ok(CoClusterHandle {
-                result,
-                row_names: names_or_numbers(
-                    matrix
-                        .row_names()
-                        .or(matrix.col_names())
-                        .filter(|n| n.len() == matrix.rows()),
-                    matrix.rows(),
-                ),
-                col_names: names_or_numbers(matrix.col_names(), matrix.cols()),
-            })
+            let mut o: CoclusterOptions = self::options(options)?;
+            if o.seed.is_none() {
+                o.seed = Some(session_rng(&ctx)?.borrow_mut().derive_seed());
+            }
+            CoClusterRef::fit(&matrix, &o)
         })
     }
 
@@ -231,132 +111,39 @@ pub mod genres_module {
     /// assert_eq(g.skipped, 1);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn group_counts(
-        ctx: NativeCallContext,
-        genres: Dynamic,
-        keys: rhai::Array,
-    ) -> RhaiResult<Map> {
-        located(&ctx, || super::group_counts_of(&genres, &keys))
+    pub fn group_counts(ctx: NativeCallContext, genres: Dynamic, keys: Array) -> RhaiResult<Map> {
+        located(&ctx, || {
+            let lists = arg::<GenreLists>(&genres, "genres::group_counts", GENRES)?;
+            let keys: Vec<_> = keys.iter().map(value).collect();
+            to_map(&lists.group_counts(&keys)?)
+        })
     }
-}
-
-fn group_counts_of(genres: &Dynamic, keys: &Array) -> Result<Map> {
-    let (lists, names) = genre_input(genres, "genres::group_counts")?;
-    if keys.len() != lists.len() {
-        return Err(Error::invalid(format!(
-            "genres::group_counts: {} keys for {} movies; give one key per movie",
-            keys.len(),
-            lists.len()
-        )));
-    }
-    let key_text = |k: &Dynamic| {
-        if k.is_unit() {
-            None
-        } else {
-            Some(k.to_string())
-        }
-    };
-    // Groups sorted numerically when they are numbers, else as text.
-    let mut groups: Vec<Dynamic> = Vec::new();
-    for k in keys.iter().filter(|k| !k.is_unit()) {
-        if !groups.iter().any(|g| g.to_string() == k.to_string()) {
-            groups.push(k.clone());
-        }
-    }
-    groups.sort_by(|a, b| match (a.as_int(), b.as_int()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.to_string().cmp(&b.to_string()),
-    });
-    let position: std::collections::HashMap<String, usize> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.to_string(), i))
-        .collect();
-    let mut totals = vec![0i64; groups.len()];
-    let mut counts = vec![vec![0i64; groups.len()]; names.len()];
-    let index: std::collections::HashMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let mut skipped = 0;
-    for (list, key) in lists.iter().zip(keys) {
-        let Some(g) = key_text(key).and_then(|k| position.get(&k).copied()) else {
-            skipped += 1;
-            continue;
-        };
-        totals[g] += 1;
-        for genre in list {
-            if let Some(&j) = index.get(genre.as_str()) {
-                counts[j][g] += 1;
-            }
-        }
-    }
-    let mut out = Map::new();
-    let ints = |v: &[i64]| -> Dynamic {
-        Dynamic::from_array(v.iter().map(|&x| Dynamic::from_int(x)).collect())
-    };
-    out.insert("groups".into(), Dynamic::from_array(groups));
-    out.insert("movies".into(), ints(&totals));
-    let mut count_map = Map::new();
-    let mut share_map = Map::new();
-    for (name, row) in names.iter().zip(&counts) {
-        count_map.insert(name.as_str().into(), ints(row));
-        let shares: Array = row
-            .iter()
-            .zip(&totals)
-            .map(|(&c, &t)| Dynamic::from_float(if t == 0 { 0.0 } else { c as f64 / t as f64 }))
-            .collect();
-        share_map.insert(name.as_str().into(), Dynamic::from_array(shares));
-    }
-    out.insert("counts".into(), Dynamic::from_map(count_map));
-    out.insert("share".into(), Dynamic::from_map(share_map));
-    out.insert("skipped".into(), Dynamic::from_int(skipped));
-    Ok(out)
-}
-
-fn ints(v: &[usize]) -> Array {
-    v.iter()
-        .map(|&x| Dynamic::from_int(x as rhai::INT))
-        .collect()
 }
 
 #[export_module]
 pub mod cocluster_methods {
-    use rhai::{Array, Dynamic, Map};
+    use rhai::{Array, Map};
 
-    use super::{CoClusterHandle, ints, named, to_f64};
-    use crate::api::convert::{RhaiResult, string_array};
-    use crate::cluster::{CoClustering, reorder};
-    use crate::error::Error;
+    use crate::api::convert::{RhaiResult, to_map, to_script};
+    use crate::cluster::genres::CoClusterRef;
     use crate::matrix::Matrix;
 
     /// The cluster of each row (`row_labels_`).
-    #[rhai_fn(global, name = "row_labels", pure)]
-    pub fn row_labels(cc: &mut CoClusterHandle) -> Array {
-        ints(&cc.result.row_labels)
+    #[rhai_fn(global, name = "row_labels", return_raw, pure)]
+    pub fn row_labels(cc: &mut CoClusterRef) -> RhaiResult<Array> {
+        Ok(to_script(&cc.result.row_labels)?.cast())
     }
 
     /// The cluster of each column (`column_labels_`).
-    #[rhai_fn(global, name = "column_labels", pure)]
-    pub fn column_labels(cc: &mut CoClusterHandle) -> Array {
-        ints(&cc.result.column_labels)
+    #[rhai_fn(global, name = "column_labels", return_raw, pure)]
+    pub fn column_labels(cc: &mut CoClusterRef) -> RhaiResult<Array> {
+        Ok(to_script(&cc.result.column_labels)?.cast())
     }
 
     /// Row and column positions grouped by cluster: `#{ rows, columns }`.
-    #[rhai_fn(global, name = "order", pure)]
-    pub fn order(cc: &mut CoClusterHandle) -> Map {
-        let k = cc.result.n_clusters;
-        let mut m = Map::new();
-        m.insert(
-            "rows".into(),
-            Dynamic::from_array(ints(&CoClustering::order(&cc.result.row_labels, k))),
-        );
-        m.insert(
-            "columns".into(),
-            Dynamic::from_array(ints(&CoClustering::order(&cc.result.column_labels, k))),
-        );
-        m
+    #[rhai_fn(global, name = "order", return_raw, pure)]
+    pub fn order(cc: &mut CoClusterRef) -> RhaiResult<Map> {
+        Ok(to_map(&cc.order())?)
     }
 
     /// The number of rows in each cluster, in cluster order: the diagonal
@@ -366,15 +153,9 @@ pub mod cocluster_methods {
     /// let m = data::matrix([[9, 8, 0], [8, 9, 1], [0, 1, 9]]);
     /// assert_eq(genres::cocluster(m, #{ n_clusters: 2, seed: 0 }).block_sizes(), [2, 1]);
     /// ```
-    #[rhai_fn(global, name = "block_sizes", pure)]
-    pub fn block_sizes(cc: &mut CoClusterHandle) -> Array {
-        (0..cc.result.n_clusters)
-            .map(|c| {
-                Dynamic::from_int(
-                    cc.result.row_labels.iter().filter(|&&l| l == c).count() as rhai::INT
-                )
-            })
-            .collect()
+    #[rhai_fn(global, name = "block_sizes", return_raw, pure)]
+    pub fn block_sizes(cc: &mut CoClusterRef) -> RhaiResult<Array> {
+        Ok(to_script(&cc.block_sizes())?.cast())
     }
 
     /// One `#{ rows, columns }` of names per cluster.
@@ -384,76 +165,22 @@ pub mod cocluster_methods {
     /// let cc = genres::cocluster(m, #{ n_clusters: 2, seed: 1 });
     /// assert_eq(cc.biclusters()[0].rows, ["Animation", "Family"]);
     /// ```
-    #[rhai_fn(global, name = "biclusters", pure)]
-    pub fn biclusters(cc: &mut CoClusterHandle) -> Array {
-        (0..cc.result.n_clusters)
-            .map(|c| {
-                let pick = |labels: &[usize], names: &[String]| {
-                    string_array(
-                        labels
-                            .iter()
-                            .zip(names)
-                            .filter(|(l, _)| **l == c)
-                            .map(|(_, n)| n.as_str()),
-                    )
-                };
-                let mut m = Map::new();
-                m.insert(
-                    "rows".into(),
-                    Dynamic::from_array(pick(&cc.result.row_labels, &cc.row_names)),
-                );
-                m.insert(
-                    "columns".into(),
-                    Dynamic::from_array(pick(&cc.result.column_labels, &cc.col_names)),
-                );
-                Dynamic::from_map(m)
-            })
-            .collect()
+    #[rhai_fn(global, name = "biclusters", return_raw, pure)]
+    pub fn biclusters(cc: &mut CoClusterRef) -> RhaiResult<Array> {
+        Ok(to_script(&cc.biclusters())?.cast())
     }
 
     /// `matrix` with rows and columns grouped by cluster (names follow).
     ///
     /// Errors: a matrix of another shape than the one co-clustered.
     #[rhai_fn(global, name = "reorder", return_raw, pure)]
-    pub fn reorder_matrix(cc: &mut CoClusterHandle, matrix: Matrix) -> RhaiResult<Matrix> {
-        let (r, c) = (cc.result.row_labels.len(), cc.result.column_labels.len());
-        if (matrix.rows(), matrix.cols()) != (r, c) {
-            return Err(Error::invalid(format!(
-                "reorder: the matrix is {} × {} but the co-clustering is of a {r} × {c} matrix",
-                matrix.rows(),
-                matrix.cols()
-            ))
-            .into());
-        }
-        let k = cc.result.n_clusters;
-        let rows = CoClustering::order(&cc.result.row_labels, k);
-        let cols = CoClustering::order(&cc.result.column_labels, k);
-        let values = reorder(&to_f64(&matrix), &rows, &cols);
-        let row_names = rows.iter().map(|&i| cc.row_names[i].clone()).collect();
-        let col_names = cols.iter().map(|&j| cc.col_names[j].clone()).collect();
-        Ok(named(values, row_names, col_names)?)
+    pub fn reorder_matrix(cc: &mut CoClusterRef, matrix: Matrix) -> RhaiResult<Matrix> {
+        Ok(cc.reorder(&matrix)?)
     }
 
     /// The clusters as lists of names.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn describe(cc: &mut CoClusterHandle) -> String {
-        let mut out = format!(
-            "CoClustering: {} clusters of a {} × {} matrix",
-            cc.result.n_clusters,
-            cc.row_names.len(),
-            cc.col_names.len()
-        );
-        for c in 0..cc.result.n_clusters {
-            let rows: Vec<&str> = cc
-                .result
-                .row_labels
-                .iter()
-                .zip(&cc.row_names)
-                .filter(|(l, _)| **l == c)
-                .map(|(_, n)| n.as_str())
-                .collect();
-            out.push_str(&format!("\n  {c}: {}", rows.join(", ")));
-        }
-        out
+    pub fn describe(cc: &mut CoClusterRef) -> String {
+        cc.to_string()
     }
 }

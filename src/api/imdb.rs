@@ -1,88 +1,17 @@
-//! `imdb::` — IMDb's title.basics and the TMDB/IMDb genre comparison.
-
-use std::sync::Arc;
+//! `imdb::` — IMDb's title.basics and the TMDB/IMDb genre comparison
+//! ([`crate::imdb`]).
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, Map};
-
-use crate::api::schema::{DefaultValue as D, Kind, Opt, Schema};
-use crate::data::Movies;
-use crate::error::{Error, Result};
-use crate::imdb::{self, Basics};
-
-pub static BASICS: Schema = Schema::new(
-    "imdb::basics",
-    &[&[Opt::new(
-        "title_type",
-        Kind::Text,
-        D::None,
-        "keep one titleType (\"movie\", \"tvSeries\", …); default: every title",
-    )]],
-);
-
-pub static SCHEMAS: &[&Schema] = &[&BASICS];
-
-/// title.basics as scripts hold it (shared, never copied).
-#[derive(Clone)]
-pub struct BasicsHandle(pub Arc<Basics>);
-
-fn imdb_ids(movies: &Movies) -> Result<Vec<&str>> {
-    movies.column_named("imdb_id").ok_or_else(|| {
-        Error::invalid(
-            "imdb: these movies have no 'imdb_id' column (shared/data's movies.csv has one)",
-        )
-    })
-}
-
-fn comparison_map(c: &imdb::Comparison) -> Map {
-    let per: Array = c
-        .per_genre
-        .iter()
-        .map(|g| {
-            let mut m = Map::new();
-            m.insert("genre".into(), g.genre.clone().into());
-            m.insert("tmdb".into(), (g.tmdb as i64).into());
-            m.insert("imdb".into(), (g.imdb as i64).into());
-            m.insert("both".into(), (g.both as i64).into());
-            let union = g.tmdb + g.imdb - g.both;
-            m.insert(
-                "agreement".into(),
-                Dynamic::from_float(if union == 0 {
-                    1.0
-                } else {
-                    g.both as f64 / union as f64
-                }),
-            );
-            m.into()
-        })
-        .collect();
-    let mut m = Map::new();
-    m.insert("matched".into(), (c.matched as i64).into());
-    m.insert("unmatched".into(), (c.unmatched as i64).into());
-    m.insert("identical".into(), (c.identical as i64).into());
-    m.insert("mean_jaccard".into(), Dynamic::from_float(c.mean_jaccard));
-    m.insert("per_genre".into(), per.into());
-    m.insert(
-        "imdb_only".into(),
-        c.imdb_only
-            .iter()
-            .map(|(k, v)| (k.as_str().into(), Dynamic::from_int(*v as i64)))
-            .collect::<Map>()
-            .into(),
-    );
-    m
-}
 
 #[export_module]
 pub mod imdb_module {
     use std::path::Path;
-    use std::sync::Arc;
 
     use rhai::{Map, NativeCallContext};
 
-    use super::BasicsHandle;
-    use crate::api::convert::{RhaiResult, located};
+    use crate::api::convert::{RhaiResult, located, options, to_map};
     use crate::data::Movies;
+    use crate::imdb::{BasicsOptions, BasicsRef};
 
     /// IMDb's official `title.basics.tsv.gz` (or the unpacked `.tsv`), from
     /// https://datasets.imdbws.com/, read as a stream (gzip detected from the
@@ -97,7 +26,7 @@ pub mod imdb_module {
     /// assert_eq(imdb::basics(path).len(), 1);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn basics(ctx: NativeCallContext, path: &str) -> RhaiResult<BasicsHandle> {
+    pub fn basics(ctx: NativeCallContext, path: &str) -> RhaiResult<BasicsRef> {
         basics_with(ctx, path, Map::new())
     }
 
@@ -111,18 +40,9 @@ pub mod imdb_module {
     /// assert_eq(imdb::basics(path, #{ title_type: "movie" }).len(), 1);
     /// ```
     #[rhai_fn(name = "basics", return_raw)]
-    pub fn basics_with(
-        ctx: NativeCallContext,
-        path: &str,
-        options: Map,
-    ) -> RhaiResult<BasicsHandle> {
+    pub fn basics_with(ctx: NativeCallContext, path: &str, options: Map) -> RhaiResult<BasicsRef> {
         located(&ctx, || {
-            let opts = super::BASICS.parse(options)?;
-            let kind = opts.opt_text("title_type")?;
-            Ok(BasicsHandle(Arc::new(crate::imdb::read_basics(
-                Path::new(path),
-                kind.as_deref(),
-            )?)))
+            BasicsRef::read(Path::new(path), &self::options::<BasicsOptions>(options)?)
         })
     }
 
@@ -142,22 +62,9 @@ pub mod imdb_module {
     pub fn attach_genres(
         ctx: NativeCallContext,
         movies: Movies,
-        basics: BasicsHandle,
+        basics: BasicsRef,
     ) -> RhaiResult<Map> {
-        located(&ctx, || {
-            let ids = super::imdb_ids(&movies)?;
-            Ok(movies
-                .ids()
-                .zip(ids)
-                .map(|(id, tt)| {
-                    let genres = basics.0.get(tt).map_or(Dynamic::UNIT, |t| {
-                        crate::api::convert::string_array(t.genres.iter().map(String::as_str))
-                            .into()
-                    });
-                    (id.into(), genres)
-                })
-                .collect())
-        })
+        located(&ctx, || to_map(&basics.genres_of(&movies)?))
     }
 
     /// The report's TMDB-vs-IMDb comparison: IMDb genres mapped to TMDB's
@@ -176,33 +83,24 @@ pub mod imdb_module {
     /// assert_eq(c.unmatched, 5);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn compare(
-        ctx: NativeCallContext,
-        movies: Movies,
-        basics: BasicsHandle,
-    ) -> RhaiResult<Map> {
-        located(&ctx, || {
-            let ids = super::imdb_ids(&movies)?;
-            let genres: Vec<&[String]> = movies.genres().collect();
-            let c = crate::imdb::compare(ids.into_iter().zip(genres), &basics.0);
-            Ok(super::comparison_map(&c))
-        })
+    pub fn compare(ctx: NativeCallContext, movies: Movies, basics: BasicsRef) -> RhaiResult<Map> {
+        located(&ctx, || to_map(&basics.compare(&movies)?))
     }
 }
 
 #[export_module]
 pub mod imdb_methods {
-    use super::BasicsHandle;
+    use crate::imdb::BasicsRef;
 
     /// Number of titles read.
     #[rhai_fn(global, name = "len", get = "len", pure)]
-    pub fn len(b: &mut BasicsHandle) -> i64 {
+    pub fn len(b: &mut BasicsRef) -> i64 {
         b.0.len() as i64
     }
 
     /// A short description.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn describe(b: &mut BasicsHandle) -> String {
+    pub fn describe(b: &mut BasicsRef) -> String {
         format!("ImdbBasics ({} titles)", b.0.len())
     }
 }

@@ -1,116 +1,22 @@
-//! `metrics::` — scikit-learn's multi-label metrics and the seed's top-k
-//! precision/recall, over `Labels` (truth, predictions) and `Matrix` (scores).
+//! `metrics::` — scikit-learn's multi-label metrics, the seed's top-k
+//! precision/recall, thresholds, Platt calibration and the bootstrap, over
+//! `Labels` (truth, predictions) and `Matrix` (scores)
+//! ([`crate::metrics::labelled`]).
 
 use rhai::plugin::*;
 
-use rhai::{FLOAT, NativeCallContext};
-
-use crate::api::convert::{RhaiResult, located};
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
-use crate::data::Labels;
-use crate::data::labels::check_same_labels;
-use crate::matrix::Matrix;
-use crate::metrics::{self, Average, ReportRow, check_shapes};
-
-pub static TUNE_THRESHOLDS: Schema = Schema::new(
-    "metrics::tune_thresholds",
-    &[&[
-        Opt::new(
-            "start",
-            Kind::Number(Bounds::ANY),
-            D::Float(0.5),
-            "every threshold's first value; 0.0 for SVM decision values",
-        ),
-        Opt::new(
-            "objective",
-            Kind::Choice(&["micro", "per_label"]),
-            D::Text("micro"),
-            "micro: coordinate ascent on micro-F1; per_label: each label's own F1",
-        ),
-    ]],
-);
-
-pub static SCHEMAS: &[&Schema] = &[&TUNE_THRESHOLDS];
-
-fn shape_of_labels(y: &Labels) -> (usize, usize) {
-    (y.rows(), y.cols())
-}
-
-/// Truth against predictions: same shape, same labels.
-fn check_labels(what: &str, y_true: &Labels, y_pred: &Labels) -> crate::Result<()> {
-    check_shapes(what, shape_of_labels(y_true), shape_of_labels(y_pred))?;
-    check_same_labels(
-        what,
-        ("y_true", y_true.names()),
-        ("y_pred", Some(y_pred.names())),
-    )
-}
-
-/// Truth against scores: same shape, same labels (when the scores' columns
-/// are named), finite scores.
-fn check_scores(what: &str, y: &Labels, scores: &Matrix, arg: &str) -> crate::Result<()> {
-    check_shapes(what, shape_of_labels(y), (scores.rows(), scores.cols()))?;
-    check_same_labels(what, ("the labels", y.names()), (arg, scores.col_names()))?;
-    scores.check_finite(&format!("{what}: {arg}"), "scores")
-}
-
-/// Scores turned into 0/1 labels, named by the score columns.
-fn score_labels(m: &Matrix, values: ndarray::Array2<u8>) -> crate::Result<Labels> {
-    let names = m
-        .col_names()
-        .map(<[String]>::to_vec)
-        .unwrap_or_else(|| (0..m.cols()).map(|j| j.to_string()).collect());
-    Labels::new(names, values)
-}
-
-fn averaged(
-    ctx: &NativeCallContext,
-    what: &'static str,
-    y_true: &Labels,
-    y_pred: &Labels,
-    average: &str,
-    pick: fn((f64, f64, f64)) -> f64,
-) -> RhaiResult<FLOAT> {
-    located(ctx, || {
-        check_labels(what, y_true, y_pred)?;
-        let avg = Average::parse(average)?;
-        Ok(pick(metrics::scores(
-            y_true.values().view(),
-            y_pred.values().view(),
-            avg,
-        )))
-    })
-}
-
-/// A classification report: prints as scikit-learn's text, reads as a map.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub rows: Vec<ReportRow>,
-    pub averages: Vec<ReportRow>,
-}
-
-fn row_map(r: &ReportRow) -> rhai::Map {
-    let mut m = rhai::Map::new();
-    m.insert("precision".into(), rhai::Dynamic::from_float(r.precision));
-    m.insert("recall".into(), rhai::Dynamic::from_float(r.recall));
-    m.insert("f1-score".into(), rhai::Dynamic::from_float(r.f1));
-    m.insert(
-        "support".into(),
-        rhai::Dynamic::from_int(r.support as rhai::INT),
-    );
-    m
-}
-
 #[export_module]
 pub mod metrics_module {
-    use rhai::{Array, Dynamic, FLOAT, INT, Map, NativeCallContext};
+    use rhai::{Array, FLOAT, INT, Map, NativeCallContext};
 
-    use super::{Report, averaged, score_labels};
-    use crate::api::convert::{RhaiResult, count, finite, located, numbers, strings};
+    use crate::api::convert::{
+        RhaiResult, count, float_array, located, numbers, options, seeded, strings, to_map,
+    };
     use crate::data::Labels;
-    use crate::error::Error;
     use crate::matrix::Matrix;
-    use crate::metrics::{self, Objective};
+    use crate::metrics::bootstrap::{self, BootstrapOptions, CompareOptions};
+    use crate::metrics::calibrate::{CalibrateOptions, Calibration};
+    use crate::metrics::labelled::{self, Report, TuneOptions};
 
     /// The seed's per-movie metric: predict each movie's `k` best-scored
     /// labels; precision = hits / k, recall = hits / its number of labels;
@@ -132,19 +38,8 @@ pub mod metrics_module {
         k: INT,
     ) -> RhaiResult<Map> {
         located(&ctx, || {
-            super::check_scores("precision_recall_top_k", &y_true, &scores, "scores")?;
             let k = count(k, "precision_recall_top_k: k")?;
-            if k == 0 {
-                return Err(Error::invalid(
-                    "precision_recall_top_k: k must be at least 1",
-                ));
-            }
-            let (p, r) =
-                metrics::precision_recall_top_k(y_true.values().view(), scores.values().view(), k);
-            let mut out = Map::new();
-            out.insert("precision".into(), Dynamic::from_float(p));
-            out.insert("recall".into(), Dynamic::from_float(r));
-            Ok(out)
+            to_map(&labelled::precision_recall_top_k(&y_true, &scores, k)?)
         })
     }
 
@@ -167,7 +62,9 @@ pub mod metrics_module {
         y_pred: Labels,
         average: &str,
     ) -> RhaiResult<FLOAT> {
-        averaged(&ctx, "f1", &y_true, &y_pred, average, |s| s.2)
+        located(&ctx, || {
+            Ok(labelled::averaged("f1", &y_true, &y_pred, average)?.2)
+        })
     }
 
     /// Precision (`precision_score(..., average=..., zero_division=0)`).
@@ -185,7 +82,9 @@ pub mod metrics_module {
         y_pred: Labels,
         average: &str,
     ) -> RhaiResult<FLOAT> {
-        averaged(&ctx, "precision", &y_true, &y_pred, average, |s| s.0)
+        located(&ctx, || {
+            Ok(labelled::averaged("precision", &y_true, &y_pred, average)?.0)
+        })
     }
 
     /// Recall (`recall_score(..., average=..., zero_division=0)`).
@@ -203,7 +102,9 @@ pub mod metrics_module {
         y_pred: Labels,
         average: &str,
     ) -> RhaiResult<FLOAT> {
-        averaged(&ctx, "recall", &y_true, &y_pred, average, |s| s.1)
+        located(&ctx, || {
+            Ok(labelled::averaged("recall", &y_true, &y_pred, average)?.1)
+        })
     }
 
     /// The fraction of label cells predicted wrongly (`hamming_loss`).
@@ -218,13 +119,7 @@ pub mod metrics_module {
         y_true: Labels,
         y_pred: Labels,
     ) -> RhaiResult<FLOAT> {
-        located(&ctx, || {
-            super::check_labels("hamming_loss", &y_true, &y_pred)?;
-            Ok(metrics::hamming_loss(
-                y_true.values().view(),
-                y_pred.values().view(),
-            ))
-        })
+        located(&ctx, || labelled::hamming_loss(&y_true, &y_pred))
     }
 
     /// scikit-learn's `classification_report`: precision, recall, F1 and
@@ -242,15 +137,7 @@ pub mod metrics_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn report(ctx: NativeCallContext, y_true: Labels, y_pred: Labels) -> RhaiResult<Report> {
-        located(&ctx, || {
-            super::check_labels("report", &y_true, &y_pred)?;
-            let (rows, averages) = metrics::report(
-                y_true.values().view(),
-                y_pred.values().view(),
-                y_true.names(),
-            );
-            Ok(Report { rows, averages })
-        })
+        located(&ctx, || Report::new(&y_true, &y_pred, None))
     }
 
     /// The report with other label names (scikit-learn's `target_names`).
@@ -270,18 +157,7 @@ pub mod metrics_module {
         names: Array,
     ) -> RhaiResult<Report> {
         located(&ctx, || {
-            super::check_labels("report", &y_true, &y_pred)?;
-            let names = strings(&names, "report: names")?;
-            if names.len() != y_true.cols() {
-                return Err(Error::invalid(format!(
-                    "report: {} names for {} labels",
-                    names.len(),
-                    y_true.cols()
-                )));
-            }
-            let (rows, averages) =
-                metrics::report(y_true.values().view(), y_pred.values().view(), &names);
-            Ok(Report { rows, averages })
+            Report::new(&y_true, &y_pred, Some(strings(&names, "report: names")?))
         })
     }
 
@@ -293,11 +169,7 @@ pub mod metrics_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn top_k(ctx: NativeCallContext, scores: Matrix, k: INT) -> RhaiResult<Labels> {
-        located(&ctx, || {
-            let k = count(k, "top_k: k")?;
-            scores.check_finite("top_k: scores", "scores")?;
-            score_labels(&scores, metrics::top_k(scores.values().view(), k))
-        })
+        located(&ctx, || labelled::top_k(&scores, count(k, "top_k: k")?))
     }
 
     /// 1 where a score is above `t`.
@@ -307,18 +179,7 @@ pub mod metrics_module {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn threshold(ctx: NativeCallContext, scores: Matrix, t: FLOAT) -> RhaiResult<Labels> {
-        located(&ctx, || {
-            scores.check_finite("threshold: scores", "scores")?;
-            if !t.is_finite() {
-                return Err(Error::invalid(format!(
-                    "threshold: t is {t}; it must be a finite number"
-                )));
-            }
-            score_labels(
-                &scores,
-                metrics::apply_thresholds(scores.values().view(), &vec![t; scores.cols()]),
-            )
-        })
+        located(&ctx, || labelled::threshold(&scores, t))
     }
 
     /// Per-label thresholds tuned on development data: coordinate ascent on
@@ -360,20 +221,12 @@ pub mod metrics_module {
         options: Map,
     ) -> RhaiResult<Array> {
         located(&ctx, || {
-            let opts = super::TUNE_THRESHOLDS.parse(options)?;
-            super::check_scores("tune_thresholds", &y_dev, &scores_dev, "scores_dev")?;
-            let objective = match opts.text("objective")?.as_str() {
-                "per_label" => Objective::PerLabel,
-                _ => Objective::Micro,
-            };
-            let start = opts.float("start")?;
-            let t = metrics::tune_thresholds(
-                y_dev.values().view(),
-                scores_dev.values().view(),
-                start,
-                objective,
-            );
-            Ok(t.into_iter().map(Dynamic::from_float).collect())
+            let o: TuneOptions = self::options(options)?;
+            Ok(float_array(labelled::tune_thresholds(
+                &y_dev,
+                &scores_dev,
+                &o,
+            )?))
         })
     }
 
@@ -393,35 +246,107 @@ pub mod metrics_module {
     ) -> RhaiResult<Labels> {
         located(&ctx, || {
             let t = numbers(&thresholds, "apply_thresholds: thresholds")?;
-            scores.check_finite("apply_thresholds: scores", "scores")?;
-            finite(&t, "apply_thresholds: thresholds")?;
-            if t.len() != scores.cols() {
-                return Err(Error::invalid(format!(
-                    "apply_thresholds: {} thresholds for {} score columns",
-                    t.len(),
-                    scores.cols()
-                )));
-            }
-            score_labels(
-                &scores,
-                metrics::apply_thresholds(scores.values().view(), &t),
+            labelled::apply_thresholds(&scores, &t)
+        })
+    }
+
+    /// Per-label Platt sigmoids fitted on development scores (SVM decision
+    /// values, say) against `y_dev`; `transform(scores)` turns scores into
+    /// probabilities that can be averaged with other models'.
+    ///
+    /// Errors: shapes or labels that differ; NaN scores; a label with one
+    /// class only on these rows (named); a bad option.
+    ///
+    /// ```rhai
+    /// let y = data::binarizer([["a"]]).transform([["a"], [], ["a"], [], ["a"], []]);
+    /// let cal = metrics::calibrate(data::matrix([[2.0], [-1.0], [0.5], [0.2], [1.5], [-2.0]]), y, #{});
+    /// let p = cal.transform(data::matrix([[3.0], [-3.0]]));
+    /// assert(p.row(0)[0] > 0.5 && p.row(1)[0] < 0.5);
+    /// ```
+    #[rhai_fn(name = "calibrate", return_raw)]
+    pub fn calibrate(
+        ctx: NativeCallContext,
+        scores_dev: Matrix,
+        y_dev: Labels,
+        options: Map,
+    ) -> RhaiResult<Calibration> {
+        located(&ctx, || {
+            Calibration::fit(
+                &scores_dev,
+                &y_dev,
+                &self::options::<CalibrateOptions>(options)?,
             )
+        })
+    }
+
+    /// The bootstrap over movies of a metric of `predicted` (options below):
+    /// `#{ value, mean, low, high, n }` — the metric on all movies, the mean
+    /// of the resamples and their 95 % interval.
+    ///
+    /// Errors: shapes or labels that differ; no rows; a bad option.
+    ///
+    /// ```rhai
+    /// let b = data::binarizer([["a"], ["b"]]);
+    /// let y = b.transform([["a"], ["b"], ["a", "b"], [], ["a"], ["b"]]);
+    /// let p = b.transform([["a"], ["b"], ["a"], ["b"], ["a"], ["b"]]);
+    /// let r = metrics::bootstrap(y, p, #{ n: 200, seed: 1 });
+    /// assert(r.low <= r.value && r.value <= r.high);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn bootstrap(
+        ctx: NativeCallContext,
+        y_true: Labels,
+        predicted: Labels,
+        options: Map,
+    ) -> RhaiResult<Map> {
+        located(&ctx, || {
+            let o: BootstrapOptions = seeded(&ctx, options)?;
+            to_map(&bootstrap::bootstrap(&y_true, &predicted, &o)?)
+        })
+    }
+
+    /// The paired bootstrap of `a` against `b` on the same movies (options
+    /// below): `#{ value, mean, low, high, n, p_value }` of metric(a) −
+    /// metric(b); `p_value` is two-sided, for "no difference".
+    ///
+    /// Errors: as `bootstrap`.
+    ///
+    /// ```rhai
+    /// let b = data::binarizer([["a"], ["b"]]);
+    /// let y = b.transform([["a"], ["b"], ["a", "b"], [], ["a"], ["b"]]);
+    /// let good = b.transform([["a"], ["b"], ["a", "b"], [], ["a"], ["b"]]);
+    /// let bad = b.transform([["b"], ["a"], [], ["a", "b"], ["b"], ["a"]]);
+    /// let c = metrics::compare(y, good, bad, #{ n: 200, seed: 1 });
+    /// assert(c.value == 1.0 && c.p_value < 0.05);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn compare(
+        ctx: NativeCallContext,
+        y_true: Labels,
+        a: Labels,
+        b: Labels,
+        options: Map,
+    ) -> RhaiResult<Map> {
+        located(&ctx, || {
+            let o: CompareOptions = seeded(&ctx, options)?;
+            to_map(&bootstrap::compare(&y_true, &a, &b, &o)?)
         })
     }
 }
 
 #[export_module]
 pub mod report_methods {
-    use rhai::{Dynamic, Map};
+    use rhai::Map;
 
-    use super::{Report, row_map};
-    use crate::api::convert::RhaiResult;
-    use crate::error::Error;
+    use crate::api::convert::{RhaiResult, to_map};
+    use crate::matrix::Matrix;
+    use crate::metrics::calibrate::Calibration;
+    use crate::metrics::labelled::Report;
 
     /// The report as scikit-learn's `classification_report` text.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn report_text(r: &mut Report) -> String {
-        crate::metrics::format_report(&r.rows, &r.averages, 2)
+        r.text()
     }
 
     /// What `print(report)` prints: the `classification_report` text; a
@@ -433,39 +358,19 @@ pub mod report_methods {
     /// ```
     #[rhai_fn(global, name = "print", pure)]
     pub fn report_print(r: &mut Report) -> String {
-        let text = crate::metrics::format_report(&r.rows, &r.averages, 2);
+        let text = r.text();
         if crate::record::is_recording() {
-            let columns = ["", "precision", "recall", "f1-score", "support"]
-                .map(String::from)
-                .to_vec();
-            let rows = r
-                .rows
-                .iter()
-                .chain(&r.averages)
-                .map(|row| {
-                    vec![
-                        row.name.clone(),
-                        format!("{:.2}", row.precision),
-                        format!("{:.2}", row.recall),
-                        format!("{:.2}", row.f1),
-                        row.support.to_string(),
-                    ]
-                })
-                .collect();
-            crate::record::table(columns, rows, vec![false, true, true, true, true], &text);
+            let (columns, rows, numeric) = r.table();
+            crate::record::table(columns, rows, numeric, &text);
         }
         text
     }
 
     /// The report as `output_dict=True` gives it: label or average name ->
     /// `#{ precision, recall, "f1-score", support }`.
-    #[rhai_fn(global, name = "to_map", pure)]
-    pub fn report_to_map(r: &mut Report) -> Map {
-        r.rows
-            .iter()
-            .chain(&r.averages)
-            .map(|row| (row.name.as_str().into(), Dynamic::from_map(row_map(row))))
-            .collect()
+    #[rhai_fn(global, name = "to_map", return_raw, pure)]
+    pub fn report_to_map(r: &mut Report) -> RhaiResult<Map> {
+        Ok(to_map(&r.entries())?)
     }
 
     /// One row of the report by label or average name.
@@ -473,23 +378,15 @@ pub mod report_methods {
     /// Errors: no such row (the message lists them).
     #[rhai_fn(global, index_get, return_raw, pure)]
     pub fn report_get(r: &mut Report, name: &str) -> RhaiResult<Map> {
-        r.rows
-            .iter()
-            .chain(&r.averages)
-            .find(|row| row.name == name)
-            .map(row_map)
-            .ok_or_else(|| {
-                let names: Vec<&str> = r
-                    .rows
-                    .iter()
-                    .chain(&r.averages)
-                    .map(|row| row.name.as_str())
-                    .collect();
-                Error::invalid(format!(
-                    "report has no row '{name}'; rows: {}",
-                    names.join(", ")
-                ))
-                .into()
-            })
+        Ok(to_map(&r.get(name)?)?)
+    }
+
+    /// Probabilities of `scores` under the fitted sigmoids (columns named
+    /// by label).
+    ///
+    /// Errors: another column count; other labels; NaN scores.
+    #[rhai_fn(global, name = "transform", return_raw, pure)]
+    pub fn calibration_transform(c: &mut Calibration, scores: Matrix) -> RhaiResult<Matrix> {
+        Ok(c.transform(&scores)?)
     }
 }

@@ -8,8 +8,8 @@ pub mod data;
 pub mod encoder;
 pub mod fusion;
 pub mod genres;
-pub mod gmu;
 pub mod imdb;
+pub mod labels;
 pub mod linear;
 pub mod logistic;
 pub mod matrix;
@@ -17,12 +17,10 @@ pub mod metrics;
 pub mod movies;
 pub mod nn;
 pub mod plot;
-pub mod schema;
 pub mod text;
 pub mod tmdb;
 pub mod vectors;
 pub mod vision;
-pub mod write;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -33,6 +31,7 @@ use crate::data::{Binarizer, Labels, Movies, NumpyRng};
 use crate::docs::HelpText;
 use crate::error::Error;
 use crate::matrix::{Matrix, Sparse};
+use crate::options::Schema;
 
 /// State one engine's functions share: the session's random generator.
 /// It rides on the engine's default tag, so every engine (REPL session,
@@ -49,28 +48,52 @@ pub fn session_rng(ctx: &NativeCallContext) -> Result<Rc<RefCell<NumpyRng>>, Err
         .ok_or_else(|| Error::invalid("internal: this engine was not built by genrelab::engine"))
 }
 
-/// The options schema of every script function that takes an options map.
-pub fn schemas() -> impl Iterator<Item = &'static schema::Schema> {
+/// The declared options of every script function that takes an options map.
+pub fn schemas() -> impl Iterator<Item = &'static Schema> {
+    use crate::options::Options;
     [
-        data::SCHEMAS,
-        encoder::SCHEMAS,
-        fusion::SCHEMAS,
-        gmu::SCHEMAS,
-        logistic::SCHEMAS,
-        genres::SCHEMAS,
-        imdb::SCHEMAS,
-        linear::SCHEMAS,
-        metrics::SCHEMAS,
-        nn::SCHEMAS,
-        plot::SCHEMAS,
-        text::SCHEMAS,
-        tmdb::SCHEMAS,
-        vectors::SCHEMAS,
-        vision::SCHEMAS,
+        crate::data::Columns::schema(),
+        crate::data::labels::BinarizerOptions::schema(),
+        crate::data::table::CsvOptions::schema(),
+        crate::matrix::scale::ScalerOptions::schema(),
+        crate::text::vectorizer::CountOptions::schema(),
+        crate::text::TfidfParams::schema(),
+        crate::text::vectorizer::TfidfVectorizerOptions::schema(),
+        crate::text::svd::SvdOptions::schema(),
+        crate::text::vectors::ReadOptions::schema(),
+        crate::text::vectors::mean::WordMeanOptions::schema(),
+        crate::text::vectors::mean::KnownOptions::schema(),
+        crate::text::vectors::mean::CoverageOptions::schema(),
+        crate::text::encoder::handle::OpenOptions::schema(),
+        crate::text::encoder::handle::EncodeOptions::schema(),
+        crate::linear::estimators::LinearSvcOptions::schema(),
+        crate::linear::estimators::SvcOptions::schema(),
+        crate::linear::estimators::GridSearchOptions::schema(),
+        crate::linear::estimators::MultinomialOptions::schema(),
+        crate::linear::estimators::LogisticOptions::schema(),
+        crate::nn::network::MlpOptions::schema(),
+        crate::nn::network::TrainOptions::schema(),
+        crate::nn::network::GmuOptions::schema(),
+        crate::fusion::late::LateOptions::schema(),
+        crate::fusion::late::TuneWeightsOptions::schema(),
+        crate::metrics::labelled::TuneOptions::schema(),
+        crate::metrics::calibrate::CalibrateOptions::schema(),
+        crate::metrics::bootstrap::BootstrapOptions::schema(),
+        crate::metrics::bootstrap::CompareOptions::schema(),
+        crate::cluster::genres::PairCountOptions::schema(),
+        crate::cluster::genres::CoclusterOptions::schema(),
+        crate::plot::charts::HeatmapOptions::schema(),
+        crate::plot::charts::BarOptions::schema(),
+        crate::plot::charts::LineOptions::schema(),
+        crate::vision::handle::BackboneOptions::schema(),
+        crate::vision::handle::ExtractOptions::schema(),
+        crate::tmdb::handle::ClientOptions::schema(),
+        crate::tmdb::handle::BuildOptions::schema(),
+        crate::tmdb::handle::SearchOptions::schema(),
+        crate::tmdb::handle::DownloadOptions::schema(),
+        crate::imdb::BasicsOptions::schema(),
     ]
     .into_iter()
-    .flatten()
-    .copied()
 }
 
 /// Registers the custom types, the global helpers and every script module.
@@ -83,22 +106,24 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<Matrix>("Matrix")
         .register_type_with_name::<Sparse>("Sparse")
         .register_type_with_name::<HelpText>("Help")
-        .register_type_with_name::<text::VectorizerHandle>("Vectorizer")
-        .register_type_with_name::<text::TfidfHandle>("Tfidf")
-        .register_type_with_name::<vectors::WordVectorsHandle>("WordVectors")
-        .register_type_with_name::<encoder::EncoderHandle>("Encoder")
-        .register_type_with_name::<linear::SvmHandle>("Svm")
-        .register_type_with_name::<linear::NbHandle>("NaiveBayes")
-        .register_type_with_name::<metrics::Report>("Report")
-        .register_type_with_name::<genres::CoClusterHandle>("CoClustering")
-        .register_type_with_name::<vision::BackboneHandle>("Backbone")
-        .register_type_with_name::<nn::NetworkHandle>("Network")
-        .register_type_with_name::<logistic::LogisticHandle>("LogisticRegression")
-        .register_type_with_name::<fusion::ScalerHandle>("StandardScaler")
-        .register_type_with_name::<fusion::CalibrationHandle>("Calibration")
-        .register_type_with_name::<fusion::SvdHandle>("TruncatedSVD")
-        .register_type_with_name::<tmdb::TmdbHandle>("TmdbClient")
-        .register_type_with_name::<imdb::BasicsHandle>("ImdbBasics");
+        .register_type_with_name::<crate::text::VectorizerRef>("Vectorizer")
+        .register_type_with_name::<crate::text::TfidfRef>("Tfidf")
+        .register_type_with_name::<crate::text::vectors::WordVectorsRef>("WordVectors")
+        .register_type_with_name::<crate::text::encoder::handle::Encoder>("Encoder")
+        .register_type_with_name::<crate::linear::estimators::Svm>("Svm")
+        .register_type_with_name::<crate::linear::estimators::NaiveBayes>("NaiveBayes")
+        .register_type_with_name::<crate::metrics::labelled::Report>("Report")
+        .register_type_with_name::<crate::cluster::genres::CoClusterRef>("CoClustering")
+        .register_type_with_name::<crate::vision::handle::BackboneRef>("Backbone")
+        .register_type_with_name::<crate::nn::network::Network>("Network")
+        .register_type_with_name::<crate::linear::estimators::LogisticRegression>(
+            "LogisticRegression",
+        )
+        .register_type_with_name::<crate::matrix::scale::StandardScaler>("StandardScaler")
+        .register_type_with_name::<crate::metrics::calibrate::Calibration>("Calibration")
+        .register_type_with_name::<crate::text::svd::Svd>("TruncatedSVD")
+        .register_type_with_name::<crate::tmdb::handle::TmdbRef>("TmdbClient")
+        .register_type_with_name::<crate::imdb::BasicsRef>("ImdbBasics");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -109,9 +134,7 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(data::data_module),
                 exported_module!(movies::movies_methods),
                 exported_module!(matrix::matrix_methods),
-                exported_module!(fusion::fusion_data),
-                exported_module!(fusion::fusion_methods),
-                exported_module!(write::write_module),
+                exported_module!(labels::labels_methods),
             ],
         ),
         (
@@ -123,7 +146,6 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(vectors::vectors_methods),
                 exported_module!(encoder::encoder_module),
                 exported_module!(encoder::encoder_methods),
-                exported_module!(fusion::fusion_text),
             ],
         ),
         (
@@ -144,7 +166,7 @@ pub fn register_all(engine: &mut Engine) {
             "fusion",
             vec![
                 exported_module!(fusion::fusion_module),
-                exported_module!(gmu::gmu_module),
+                exported_module!(nn::gmu_module),
             ],
         ),
         (
@@ -159,7 +181,6 @@ pub fn register_all(engine: &mut Engine) {
             vec![
                 exported_module!(metrics::metrics_module),
                 exported_module!(metrics::report_methods),
-                exported_module!(fusion::fusion_metrics),
             ],
         ),
         (

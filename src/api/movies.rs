@@ -2,11 +2,6 @@
 //! without a module prefix).
 
 use rhai::plugin::*;
-use rhai::{Dynamic, INT, Map};
-
-use crate::api::convert::string_array;
-use crate::data::Movies;
-use crate::data::movies::Field;
 
 #[export_module]
 pub mod movies_methods {
@@ -15,10 +10,11 @@ pub mod movies_methods {
     use rhai::{Array, Dynamic, FnPtr, INT, Map, NativeCallContext};
 
     use crate::api::convert::{
-        RhaiResult, count, ids_array, index, numbers, string_array, type_of,
+        RhaiResult, count, ids_array, index, number, numbers, record_map, string_array, to_script,
+        type_of,
     };
     use crate::api::session_rng;
-    use crate::data::{Binarizer, Movies, split};
+    use crate::data::Movies;
     use crate::error::Error;
 
     /// The number of movies.
@@ -87,8 +83,7 @@ pub mod movies_methods {
     ) -> RhaiResult<Movies> {
         let mut keep = Vec::with_capacity(movies.len());
         for i in 0..movies.len() {
-            let verdict: Dynamic =
-                predicate.call_within_context(&ctx, (super::record_map(movies, i),))?;
+            let verdict: Dynamic = predicate.call_within_context(&ctx, (record_map(movies, i),))?;
             keep.push(verdict.as_bool().map_err(|_| {
                 Error::invalid(format!(
                     "filter: the predicate returned {} for movie {} (row {i}); it must return true or false",
@@ -116,9 +111,7 @@ pub mod movies_methods {
     #[rhai_fn(global, return_raw, pure)]
     pub fn sample(ctx: NativeCallContext, movies: &mut Movies, n: INT) -> RhaiResult<Movies> {
         let n = count(n, "sample: n")?;
-        let picked =
-            split::sample_positions(movies.len(), n, &mut session_rng(&ctx)?.borrow_mut())?;
-        Ok(movies.select(&picked))
+        Ok(movies.sample(n, &mut session_rng(&ctx)?.borrow_mut())?)
     }
 
     /// The seed notebook's random split: `[chosen, rest]` where each movie is
@@ -140,14 +133,9 @@ pub mod movies_methods {
         movies: &mut Movies,
         fraction: Dynamic,
     ) -> RhaiResult<Array> {
-        let fraction = crate::api::convert::number(&fraction, "random_split: fraction")?;
-        let mask =
-            split::random_mask(movies.len(), fraction, &mut session_rng(&ctx)?.borrow_mut())?;
-        let rest: Vec<bool> = mask.iter().map(|m| !m).collect();
-        Ok(vec![
-            Dynamic::from(movies.filter_by(&mask)),
-            Dynamic::from(movies.filter_by(&rest)),
-        ])
+        let fraction = number(&fraction, "random_split: fraction")?;
+        let parts = movies.random_split(fraction, &mut session_rng(&ctx)?.borrow_mut())?;
+        Ok(parts.into_iter().map(Dynamic::from).collect())
     }
 
     /// Splits into parts of the given sizes so that every genre is spread in
@@ -171,33 +159,8 @@ pub mod movies_methods {
         fractions: Array,
     ) -> RhaiResult<Array> {
         let fractions = numbers(&fractions, "stratified_split: fractions")?;
-        let lists: Vec<Vec<String>> = movies.genres().map(<[String]>::to_vec).collect();
-        let labels = Binarizer::fit(&lists, 1, None)?;
-        let (matrix, _) = labels.transform(&lists);
-        let per_movie: Vec<Vec<usize>> = matrix
-            .values()
-            .rows()
-            .into_iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != 0)
-                    .map(|(j, _)| j)
-                    .collect()
-            })
-            .collect();
-        let subset = split::iterative_stratification(
-            &per_movie,
-            labels.names().len(),
-            &fractions,
-            &mut session_rng(&ctx)?.borrow_mut(),
-        )?;
-        Ok((0..fractions.len())
-            .map(|j| {
-                let keep: Vec<bool> = subset.iter().map(|&s| s == j).collect();
-                Dynamic::from(movies.filter_by(&keep))
-            })
-            .collect())
+        let parts = movies.stratified_split(&fractions, &mut session_rng(&ctx)?.borrow_mut())?;
+        Ok(parts.into_iter().map(Dynamic::from).collect())
     }
 
     /// The ids, as integers when every id is one (TMDB ids), else strings.
@@ -278,7 +241,7 @@ pub mod movies_methods {
     #[rhai_fn(global, name = "get", index_get, return_raw, pure)]
     pub fn get(movies: &mut Movies, i: INT) -> RhaiResult<Map> {
         let i = index(i, movies.len(), "movies")?;
-        Ok(super::record_map(movies, i))
+        Ok(record_map(movies, i))
     }
 
     /// The release year of each movie (from `release_date`, `YYYY-MM-DD`);
@@ -292,7 +255,7 @@ pub mod movies_methods {
     /// ```
     #[rhai_fn(global, return_raw, pure)]
     pub fn years(movies: &mut Movies) -> RhaiResult<Array> {
-        super::date_parts(movies, 0)
+        Ok(to_script(&movies.date_parts(0)?)?.cast())
     }
 
     /// The release month (1-12) of each movie; `()` where unknown.
@@ -305,7 +268,7 @@ pub mod movies_methods {
     /// ```
     #[rhai_fn(global, return_raw, pure)]
     pub fn months(movies: &mut Movies) -> RhaiResult<Array> {
-        super::date_parts(movies, 1)
+        Ok(to_script(&movies.date_parts(1)?)?.cast())
     }
 
     /// Writes the movies as a CSV in the same format (every column kept;
@@ -331,43 +294,4 @@ pub mod movies_methods {
     pub fn describe(movies: &mut Movies) -> String {
         movies.to_string()
     }
-}
-
-pub(crate) fn record_map(movies: &Movies, i: usize) -> Map {
-    movies
-        .record(i)
-        .into_iter()
-        .map(|(name, field)| {
-            let value = match field {
-                Field::Id(t) => t
-                    .parse::<INT>()
-                    .map_or_else(|_| Dynamic::from(t.to_string()), Dynamic::from_int),
-                Field::Text(t) => t.to_string().into(),
-                Field::List(l) => Dynamic::from_array(string_array(l.iter().map(String::as_str))),
-                Field::Path(p) => {
-                    p.map_or(Dynamic::UNIT, |p| p.to_string_lossy().into_owned().into())
-                }
-            };
-            (name.into(), value)
-        })
-        .collect()
-}
-
-/// Part `k` (0 year, 1 month) of each release date, `()` where unparsable.
-pub(crate) fn date_parts(
-    movies: &Movies,
-    k: usize,
-) -> Result<rhai::Array, Box<rhai::EvalAltResult>> {
-    let dates = movies.release_dates().ok_or_else(|| {
-        crate::Error::invalid("this table has no release_date column (use data::movies(path, #{ release_date: \"...\" }))")
-    })?;
-    Ok(dates
-        .map(|d| {
-            d.trim()
-                .split('-')
-                .nth(k)
-                .and_then(|p| p.parse::<INT>().ok())
-                .map_or(Dynamic::UNIT, Dynamic::from_int)
-        })
-        .collect())
 }

@@ -1,201 +1,7 @@
-//! `text::` — vectorizers with scikit-learn's names, defaults and results.
-
-use std::sync::Arc;
+//! `text::` — vectorizers with scikit-learn's names, defaults and results
+//! ([`crate::text::vectorizer`]).
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, ImmutableString};
-
-use crate::api::convert::type_of;
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Parsed, Schema};
-use crate::data::Movies;
-use crate::error::{Error, Result};
-use crate::text::tokenize::english_stop_words;
-use crate::text::{CountParams, DocFreq, Norm, Tfidf, TfidfParams, Vectorizer};
-
-/// A vectorizer as scripts hold it (cheap to copy).
-#[derive(Clone)]
-pub struct VectorizerHandle(pub Arc<Vectorizer>);
-
-/// A tf-idf weighting as scripts hold it.
-#[derive(Clone)]
-pub struct TfidfHandle(pub Arc<Tfidf>);
-
-/// An int is a count of documents, a float a fraction, as in scikit-learn.
-const DOC_FREQ: Kind = Kind::Either(&[Kind::Int(Bounds::NON_NEGATIVE), Kind::Number(Bounds::UNIT)]);
-
-fn ngram_pair(v: &Dynamic) -> bool {
-    v.read_lock::<Array>().is_some_and(|a| {
-        let ints: Vec<i64> = a.iter().filter_map(|x| x.as_int().ok()).collect();
-        matches!(ints.as_slice(), [lo, hi] if a.len() == 2 && *lo >= 1 && lo <= hi)
-    })
-}
-
-const COUNT_OPTS: &[Opt] = &[
-    Opt::new(
-        "min_df",
-        DOC_FREQ,
-        D::Int(1),
-        "drop terms in fewer documents (an int counts documents, a float is a fraction, compared unrounded as scikit-learn does)",
-    ),
-    Opt::new(
-        "max_df",
-        DOC_FREQ,
-        D::Float(1.0),
-        "drop terms in more documents (int or fraction, as min_df)",
-    ),
-    Opt::new(
-        "max_features",
-        Kind::Int(Bounds::POSITIVE_INT),
-        D::None,
-        "keep the most frequent terms (ties keep the earlier term); default all",
-    ),
-    Opt::new(
-        "ngram_range",
-        Kind::Value {
-            expected: "[low, high] with 1 <= low <= high",
-            check: ngram_pair,
-        },
-        D::Ints(&[1, 1]),
-        "[1, 2] for unigrams and bigrams",
-    ),
-    Opt::new(
-        "binary",
-        Kind::Bool,
-        D::Bool(false),
-        "1 for every present term instead of its count",
-    ),
-    Opt::new(
-        "lowercase",
-        Kind::Bool,
-        D::Bool(true),
-        "lower-case before tokenizing",
-    ),
-    Opt::new(
-        "stop_words",
-        Kind::Either(&[Kind::Choice(&["english"]), Kind::Texts, Kind::Unit]),
-        D::Unit,
-        "\"english\" (scikit-learn's 318 words) or an array of words to drop",
-    ),
-];
-
-const TFIDF_OPTS: &[Opt] = &[
-    Opt::new(
-        "norm",
-        Kind::Either(&[Kind::Choice(&["l2", "l1"]), Kind::Unit]),
-        D::Text("l2"),
-        "each row's norm; () for none",
-    ),
-    Opt::new(
-        "use_idf",
-        Kind::Bool,
-        D::Bool(true),
-        "weight by inverse document frequency",
-    ),
-    Opt::new(
-        "smooth_idf",
-        Kind::Bool,
-        D::Bool(true),
-        "add one to document frequencies, as if one document held every term",
-    ),
-    Opt::new(
-        "sublinear_tf",
-        Kind::Bool,
-        D::Bool(false),
-        "1 + ln(tf) instead of tf",
-    ),
-];
-
-pub static COUNT_VECTORIZER: Schema = Schema::new("text::count_vectorizer", &[COUNT_OPTS]);
-pub static TFIDF: Schema = Schema::new("text::tfidf", &[TFIDF_OPTS]);
-pub static TFIDF_VECTORIZER: Schema =
-    Schema::new("text::tfidf_vectorizer", &[COUNT_OPTS, TFIDF_OPTS]);
-
-pub static SCHEMAS: &[&Schema] = &[&COUNT_VECTORIZER, &TFIDF, &TFIDF_VECTORIZER];
-
-fn doc_freq(opts: &Parsed, key: &str) -> Result<DocFreq> {
-    Ok(match opts.raw(key)? {
-        Some(v) if v.is_int() => DocFreq::Count(v.as_int().unwrap_or_default().max(0) as usize),
-        Some(_) => DocFreq::Fraction(opts.float(key)?),
-        None => match opts.opt_int(key)? {
-            Some(i) => DocFreq::Count(i.max(0) as usize),
-            None => DocFreq::Fraction(opts.float(key)?),
-        },
-    })
-}
-
-fn count_params(opts: &Parsed) -> Result<CountParams> {
-    let mut p = CountParams {
-        min_df: doc_freq(opts, "min_df")?,
-        max_df: doc_freq(opts, "max_df")?,
-        max_features: opts.opt_usize("max_features")?,
-        binary: opts.flag("binary")?,
-        ..CountParams::default()
-    };
-    if let [lo, hi] = opts.usizes("ngram_range")?.as_slice() {
-        p.analyzer.ngram_range = (*lo, *hi);
-    }
-    p.analyzer.lowercase = opts.flag("lowercase")?;
-    p.analyzer.stop_words = stop_words(opts)?;
-    Ok(p)
-}
-
-/// The `stop_words` option (`"english"`, an array of words, or `()`) as a
-/// set; its declared default decides what absence means.
-pub fn stop_words(opts: &Parsed) -> Result<Option<ahash::AHashSet<String>>> {
-    Ok(match opts.raw("stop_words")? {
-        Some(v) if v.is_unit() => None,
-        Some(v) if v.is_array() => Some(
-            opts.opt_texts("stop_words")?
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
-        ),
-        Some(_) => Some(english_stop_words()),
-        None => opts.opt_text("stop_words")?.map(|_| english_stop_words()),
-    })
-}
-
-fn tfidf_params(opts: &Parsed) -> Result<TfidfParams> {
-    Ok(TfidfParams {
-        norm: match opts.raw("norm")? {
-            Some(v) if v.is_unit() => Norm::None,
-            _ => match opts.text("norm")?.as_str() {
-                "l1" => Norm::L1,
-                _ => Norm::L2,
-            },
-        },
-        use_idf: opts.flag("use_idf")?,
-        smooth_idf: opts.flag("smooth_idf")?,
-        sublinear_tf: opts.flag("sublinear_tf")?,
-    })
-}
-
-/// Documents from an array of strings or a `Movies` (its overviews). Script
-/// strings are shared, so this copies pointers, not text.
-pub fn documents(value: &Dynamic, what: &str) -> Result<Vec<ImmutableString>> {
-    if let Some(movies) = value.read_lock::<Movies>() {
-        return Ok(movies.overviews().map(ImmutableString::from).collect());
-    }
-    let Some(array) = value.read_lock::<Array>() else {
-        return Err(Error::invalid(format!(
-            "{what}: expected an array of strings or a Movies, got {}",
-            type_of(value)
-        )));
-    };
-    array
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.clone().into_immutable_string().map_err(|t| {
-                Error::invalid(format!("{what}: element {i} is {t}, expected a string"))
-            })
-        })
-        .collect()
-}
-
-fn as_refs(docs: &[ImmutableString]) -> Vec<&str> {
-    docs.iter().map(ImmutableString::as_str).collect()
-}
 
 #[export_module]
 pub mod text_module {
@@ -203,12 +9,10 @@ pub mod text_module {
 
     use rhai::{Array, Dynamic, Map, NativeCallContext};
 
-    use super::{
-        COUNT_VECTORIZER, TFIDF, TFIDF_VECTORIZER, TfidfHandle, VectorizerHandle, count_params,
-        tfidf_params,
-    };
-    use crate::api::convert::{RhaiResult, located, string_array};
-    use crate::text::{self, Tfidf, Vectorizer};
+    use crate::api::convert::{Documents, RhaiResult, located, options, seeded, string_array};
+    use crate::text::svd::{Svd, SvdOptions};
+    use crate::text::vectorizer::{CountOptions, TfidfVectorizerOptions};
+    use crate::text::{self, TfidfParams, TfidfRef, VectorizerRef};
 
     /// A count vectorizer with scikit-learn's defaults (`CountVectorizer()`):
     /// lowercase, tokens of two or more word characters, no stop words.
@@ -219,7 +23,7 @@ pub mod text_module {
     /// assert_eq(v.vocabulary(), ["cat", "dog", "sat", "the"]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn count_vectorizer(ctx: NativeCallContext) -> RhaiResult<VectorizerHandle> {
+    pub fn count_vectorizer(ctx: NativeCallContext) -> RhaiResult<VectorizerRef> {
         count_vectorizer_with(ctx, Map::new())
     }
 
@@ -238,13 +42,11 @@ pub mod text_module {
     pub fn count_vectorizer_with(
         ctx: NativeCallContext,
         options: Map,
-    ) -> RhaiResult<VectorizerHandle> {
+    ) -> RhaiResult<VectorizerRef> {
         located(&ctx, || {
-            let opts = COUNT_VECTORIZER.parse(options)?;
-            Ok(VectorizerHandle(std::sync::Arc::new(Vectorizer::new(
-                count_params(&opts)?,
-                None,
-            ))))
+            Ok(VectorizerRef::count(&self::options::<CountOptions>(
+                options,
+            )?))
         })
     }
 
@@ -257,7 +59,7 @@ pub mod text_module {
     /// assert_eq(x.shape, [3, 2]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn tfidf(ctx: NativeCallContext) -> RhaiResult<TfidfHandle> {
+    pub fn tfidf(ctx: NativeCallContext) -> RhaiResult<TfidfRef> {
         tfidf_with(ctx, Map::new())
     }
 
@@ -271,12 +73,9 @@ pub mod text_module {
     /// let t = text::tfidf(#{ sublinear_tf: true, norm: "l1" });
     /// ```
     #[rhai_fn(name = "tfidf", return_raw)]
-    pub fn tfidf_with(ctx: NativeCallContext, options: Map) -> RhaiResult<TfidfHandle> {
+    pub fn tfidf_with(ctx: NativeCallContext, options: Map) -> RhaiResult<TfidfRef> {
         located(&ctx, || {
-            let opts = TFIDF.parse(options)?;
-            Ok(TfidfHandle(std::sync::Arc::new(Tfidf::new(tfidf_params(
-                &opts,
-            )?))))
+            Ok(TfidfRef::new(&self::options::<TfidfParams>(options)?))
         })
     }
 
@@ -291,11 +90,11 @@ pub mod text_module {
     /// assert_eq(x.shape, [2, 5]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn tfidf_vectorizer(ctx: NativeCallContext, options: Map) -> RhaiResult<VectorizerHandle> {
+    pub fn tfidf_vectorizer(ctx: NativeCallContext, options: Map) -> RhaiResult<VectorizerRef> {
         located(&ctx, || {
-            let opts = TFIDF_VECTORIZER.parse(options)?;
-            let v = Vectorizer::new(count_params(&opts)?, Some(tfidf_params(&opts)?));
-            Ok(VectorizerHandle(std::sync::Arc::new(v)))
+            Ok(VectorizerRef::tfidf(&self::options::<
+                TfidfVectorizerOptions,
+            >(options)?))
         })
     }
 
@@ -313,13 +112,27 @@ pub mod text_module {
     #[rhai_fn(return_raw)]
     pub fn remove_chars(ctx: NativeCallContext, docs: Dynamic, chars: &str) -> RhaiResult<Array> {
         located(&ctx, || {
-            let docs = super::documents(&docs, "text::remove_chars")?;
-            let cleaned: Vec<String> = docs
-                .iter()
-                .map(|d| d.chars().filter(|c| !chars.contains(*c)).collect())
-                .collect();
+            let docs = Documents::of(&docs, "text::remove_chars")?;
+            let cleaned = text::tokenize::remove_chars(&docs.refs(), chars);
             Ok(string_array(cleaned.iter().map(String::as_str)))
         })
+    }
+
+    /// scikit-learn's `TruncatedSVD` (randomized; options below): `fit` on
+    /// training rows (a `Sparse` tf-idf or a `Matrix`), `transform` any rows
+    /// onto the components — the reference's D2 features.
+    ///
+    /// Errors: a bad option.
+    ///
+    /// ```rhai
+    /// let x = text::tfidf_vectorizer(#{}).fit_transform(["a red cat", "a red dog", "a blue dog", "the cat sat"]);
+    /// let svd = text::truncated_svd(#{ n_components: 2, seed: 0 }).fit(x);
+    /// assert_eq(svd.transform(x).shape, [4, 2]);
+    /// assert(svd.explained_variance_ratio().len() == 2);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn truncated_svd(ctx: NativeCallContext, options: Map) -> RhaiResult<Svd> {
+        located(&ctx, || Ok(Svd::new(seeded::<SvdOptions>(&ctx, options)?)))
     }
 
     /// Loads a vectorizer or tf-idf saved with `save`.
@@ -337,10 +150,8 @@ pub mod text_module {
     pub fn load(ctx: NativeCallContext, path: &str) -> RhaiResult<Dynamic> {
         located(&ctx, || {
             Ok(match text::load(Path::new(path))? {
-                text::LoadedText::Vectorizer(v) => {
-                    Dynamic::from(VectorizerHandle(std::sync::Arc::new(*v)))
-                }
-                text::LoadedText::Tfidf(t) => Dynamic::from(TfidfHandle(std::sync::Arc::new(t))),
+                text::LoadedText::Vectorizer(v) => Dynamic::from(VectorizerRef((*v).into())),
+                text::LoadedText::Tfidf(t) => Dynamic::from(TfidfRef(t.into())),
             })
         })
     }
@@ -349,14 +160,13 @@ pub mod text_module {
 #[export_module]
 pub mod text_methods {
     use std::path::Path;
-    use std::sync::Arc;
 
     use rhai::{Array, Dynamic, INT};
 
-    use super::{TfidfHandle, VectorizerHandle, as_refs, documents};
-    use crate::api::convert::{RhaiResult, string_array};
-    use crate::error::Error;
-    use crate::matrix::Sparse;
+    use crate::api::convert::{Documents, RhaiResult, features, float_array, string_array};
+    use crate::matrix::{Matrix, Sparse};
+    use crate::text::svd::Svd;
+    use crate::text::{TfidfRef, VectorizerRef};
 
     /// Learns the vocabulary (and idf) from `docs` — an array of strings or a
     /// `Movies` (its overviews) — and returns the fitted vectorizer.
@@ -370,7 +180,7 @@ pub mod text_methods {
     /// assert_eq(v.vocabulary(), ["cat", "red"]);
     /// ```
     #[rhai_fn(global, name = "fit", return_raw)]
-    pub fn vectorizer_fit(v: &mut VectorizerHandle, docs: Dynamic) -> RhaiResult<VectorizerHandle> {
+    pub fn vectorizer_fit(v: &mut VectorizerRef, docs: Dynamic) -> RhaiResult<VectorizerRef> {
         vectorizer_fit_transform(v, docs)?;
         Ok(v.clone())
     }
@@ -384,12 +194,9 @@ pub mod text_methods {
     /// assert_eq(x.row(1), [0.0, 1.0, 2.0]);
     /// ```
     #[rhai_fn(global, name = "fit_transform", return_raw)]
-    pub fn vectorizer_fit_transform(v: &mut VectorizerHandle, docs: Dynamic) -> RhaiResult<Sparse> {
-        let docs = documents(&docs, "fit_transform")?;
-        let mut fitted = (*v.0).clone();
-        let x = fitted.fit_transform(&as_refs(&docs))?;
-        v.0 = Arc::new(fitted);
-        Ok(Sparse::new(x))
+    pub fn vectorizer_fit_transform(v: &mut VectorizerRef, docs: Dynamic) -> RhaiResult<Sparse> {
+        let docs = Documents::of(&docs, "fit_transform")?;
+        Ok(Sparse::new(v.fit_transform(&docs.refs())?))
     }
 
     /// The matrix of `docs` with the fitted vocabulary; unknown words are ignored.
@@ -402,26 +209,22 @@ pub mod text_methods {
     /// assert_eq(v.transform(["a red fox"]).row(0), [0.0, 1.0]);
     /// ```
     #[rhai_fn(global, name = "transform", return_raw, pure)]
-    pub fn vectorizer_transform(v: &mut VectorizerHandle, docs: Dynamic) -> RhaiResult<Sparse> {
-        let docs = documents(&docs, "transform")?;
-        Ok(Sparse::new(v.0.transform(&as_refs(&docs))?))
+    pub fn vectorizer_transform(v: &mut VectorizerRef, docs: Dynamic) -> RhaiResult<Sparse> {
+        let docs = Documents::of(&docs, "transform")?;
+        Ok(Sparse::new(v.0.transform(&docs.refs())?))
     }
 
     /// The terms, in column order (`get_feature_names_out()`).
     ///
     /// Errors: not fitted yet.
     #[rhai_fn(global, name = "vocabulary", return_raw, pure)]
-    pub fn vectorizer_vocabulary(v: &mut VectorizerHandle) -> RhaiResult<Array> {
-        let vocab =
-            v.0.vocabulary
-                .as_ref()
-                .ok_or_else(|| Error::invalid("vocabulary: not fitted yet"))?;
-        Ok(string_array(vocab.terms().iter().map(String::as_str)))
+    pub fn vectorizer_vocabulary(v: &mut VectorizerRef) -> RhaiResult<Array> {
+        Ok(string_array(v.terms()?.iter().map(String::as_str)))
     }
 
     /// The number of terms (0 before fitting).
     #[rhai_fn(global, name = "len", get = "len", pure)]
-    pub fn vectorizer_len(v: &mut VectorizerHandle) -> INT {
+    pub fn vectorizer_len(v: &mut VectorizerRef) -> INT {
         v.0.vocabulary.as_ref().map_or(0, |voc| voc.len() as INT)
     }
 
@@ -430,38 +233,14 @@ pub mod text_methods {
     ///
     /// Errors: not fitted; another extension; the file cannot be written.
     #[rhai_fn(global, name = "save", return_raw, pure)]
-    pub fn vectorizer_save(v: &mut VectorizerHandle, path: &str) -> RhaiResult<()> {
+    pub fn vectorizer_save(v: &mut VectorizerRef, path: &str) -> RhaiResult<()> {
         Ok(v.0.save(Path::new(path))?)
     }
 
     /// Kind, parameters and vocabulary size.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn vectorizer_describe(v: &mut VectorizerHandle) -> String {
-        let v = &v.0;
-        let kind = if v.tfidf.is_some() {
-            "TfidfVectorizer"
-        } else {
-            "CountVectorizer"
-        };
-        let p = &v.params;
-        let fitted = v
-            .vocabulary
-            .as_ref()
-            .map_or("not fitted".to_string(), |voc| {
-                format!("{} terms", voc.len())
-            });
-        format!(
-            "{kind}(min_df={:?}, max_df={:?}, max_features={:?}, ngram_range={:?}, binary={}, stop_words={}) — {fitted}",
-            p.min_df,
-            p.max_df,
-            p.max_features,
-            p.analyzer.ngram_range,
-            p.binary,
-            p.analyzer
-                .stop_words
-                .as_ref()
-                .map_or("none".to_string(), |s| format!("{} words", s.len()))
-        )
+    pub fn vectorizer_describe(v: &mut VectorizerRef) -> String {
+        v.to_string()
     }
 
     /// Learns the idf of each column of a count matrix; returns the fitted weighting.
@@ -472,17 +251,15 @@ pub mod text_methods {
     /// assert_eq(t.idf().len(), 2);
     /// ```
     #[rhai_fn(global, name = "fit", pure)]
-    pub fn tfidf_fit(t: &mut TfidfHandle, counts: Sparse) -> TfidfHandle {
-        let mut fitted = (*t.0).clone();
-        fitted.fit(counts.csr());
-        t.0 = Arc::new(fitted);
+    pub fn tfidf_fit(t: &mut TfidfRef, counts: Sparse) -> TfidfRef {
+        t.fit(counts.csr());
         t.clone()
     }
 
     /// Fits on `counts` and returns them weighted and normalised.
     #[rhai_fn(global, name = "fit_transform", return_raw)]
-    pub fn tfidf_fit_transform(t: &mut TfidfHandle, counts: Sparse) -> RhaiResult<Sparse> {
-        tfidf_fit(t, counts.clone());
+    pub fn tfidf_fit_transform(t: &mut TfidfRef, counts: Sparse) -> RhaiResult<Sparse> {
+        t.fit(counts.csr());
         Ok(Sparse::new(t.0.transform(counts.csr())?))
     }
 
@@ -490,37 +267,51 @@ pub mod text_methods {
     ///
     /// Errors: not fitted; a different number of columns than at fit time.
     #[rhai_fn(global, name = "transform", return_raw, pure)]
-    pub fn tfidf_transform(t: &mut TfidfHandle, counts: Sparse) -> RhaiResult<Sparse> {
+    pub fn tfidf_transform(t: &mut TfidfRef, counts: Sparse) -> RhaiResult<Sparse> {
         Ok(Sparse::new(t.0.transform(counts.csr())?))
     }
 
     /// The idf weight of each column (`idf_`); empty before fitting or without `use_idf`.
     #[rhai_fn(global, name = "idf", pure)]
-    pub fn tfidf_idf(t: &mut TfidfHandle) -> Array {
-        t.0.idf
-            .iter()
-            .flatten()
-            .map(|&v| Dynamic::from_float(v))
-            .collect()
+    pub fn tfidf_idf(t: &mut TfidfRef) -> Array {
+        float_array(t.0.idf.iter().flatten().copied())
     }
 
     /// Writes the fitted weighting to a `.safetensors` file.
     #[rhai_fn(global, name = "save", return_raw, pure)]
-    pub fn tfidf_save(t: &mut TfidfHandle, path: &str) -> RhaiResult<()> {
+    pub fn tfidf_save(t: &mut TfidfRef, path: &str) -> RhaiResult<()> {
         Ok(t.0.save(Path::new(path))?)
     }
 
     /// Its parameters.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn tfidf_describe(t: &mut TfidfHandle) -> String {
-        let p = &t.0.params;
-        format!(
-            "TfidfTransformer(norm={:?}, use_idf={}, smooth_idf={}, sublinear_tf={}){}",
-            p.norm,
-            p.use_idf,
-            p.smooth_idf,
-            p.sublinear_tf,
-            if t.0.fitted { "" } else { " — not fitted" }
-        )
+    pub fn tfidf_describe(t: &mut TfidfRef) -> String {
+        t.to_string()
+    }
+
+    /// Learns the components from `x` (`Matrix` or `Sparse`); returns the SVD.
+    ///
+    /// Errors: n_components not below the smaller side; NaN values.
+    #[rhai_fn(global, name = "fit", return_raw)]
+    pub fn svd_fit(svd: &mut Svd, x: Dynamic) -> RhaiResult<Svd> {
+        svd.fit(&features(&x, "truncated_svd: fit")?)?;
+        Ok(svd.clone())
+    }
+
+    /// `x` on the components (`Matrix`, rows × n_components).
+    ///
+    /// Errors: not fitted; another column count.
+    #[rhai_fn(global, name = "transform", return_raw, pure)]
+    pub fn svd_transform(svd: &mut Svd, x: Dynamic) -> RhaiResult<Matrix> {
+        Ok(svd.transform(&features(&x, "truncated_svd: transform")?)?)
+    }
+
+    /// The variance of each component's projection over the variance of the
+    /// data (scikit-learn's `explained_variance_ratio_`).
+    ///
+    /// Errors: not fitted.
+    #[rhai_fn(global, name = "explained_variance_ratio", return_raw, pure)]
+    pub fn svd_ratio(svd: &mut Svd) -> RhaiResult<Array> {
+        Ok(float_array(svd.explained_variance_ratio()?.iter().copied()))
     }
 }

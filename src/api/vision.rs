@@ -1,159 +1,16 @@
-//! `vision::` — pretrained CNNs as poster feature extractors.
-
-use std::path::PathBuf;
-use std::rc::Rc;
+//! `vision::` — pretrained CNNs as poster feature extractors
+//! ([`crate::vision::handle`]).
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, Map};
-
-use crate::api::convert::type_of;
-use crate::api::schema::{Bounds, DefaultValue as D, Kind, Opt, Schema};
-use crate::data::Movies;
-use crate::error::{Error, Result};
-use crate::matrix::Matrix;
-use crate::vision::backbone::{Backbone, OnError, Output};
-use crate::vision::preprocess::{Normalize, Resize};
-
-/// A loaded network as scripts hold it (shared, never copied).
-#[derive(Clone)]
-pub struct BackboneHandle(pub Rc<Backbone>);
-
-pub static BACKBONE: Schema = Schema::new(
-    "vision::backbone",
-    &[&[
-        Opt::new(
-            "output",
-            Kind::Choice(&["features", "avg", "logits", "conv", "fc2"]),
-            D::Described("\"features\" for mobilenet_v2, \"conv\" for vgg16"),
-            "mobilenet_v2: features (1,280 pooled) or logits (1,000 ImageNet classes); vgg16: conv (25,088), avg (512 channel means) or fc2 (4,096, needs the classifier weights)",
-        ),
-        Opt::new(
-            "resize",
-            Kind::Choice(&["stretch", "shorter_side_crop"]),
-            D::Described("the network's own"),
-            "how posters reach the input size",
-        ),
-        Opt::new(
-            "preprocess",
-            Kind::Choice(&["torch", "caffe"]),
-            D::Described("the network's own"),
-            "caffe is Keras' VGG16: BGR, mean subtracted, for weights converted from Caffe",
-        ),
-    ]],
-);
-
-pub static EXTRACT: Schema = Schema::new(
-    "Backbone.extract",
-    &[&[
-        Opt::new(
-            "batch",
-            Kind::Int(Bounds::POSITIVE_INT),
-            D::Int(8),
-            "images a core takes at a time",
-        ),
-        Opt::new(
-            "cache",
-            Kind::Text,
-            D::None,
-            "a .safetensors path keeping the rows by key; a rerun computes only what is missing",
-        ),
-        Opt::new(
-            "on_error",
-            Kind::Choice(&["skip", "zero"]),
-            D::Text("skip"),
-            "an unreadable image is left out (skip) or kept as a row of zeros (zero); each one is reported",
-        ),
-    ]],
-);
-
-pub static SCHEMAS: &[&Schema] = &[&BACKBONE, &EXTRACT];
-
-fn open(name: &str, weights: &str, options: Map) -> Result<BackboneHandle> {
-    let opts = BACKBONE.parse(options)?;
-    let output = opts.opt_text("output")?.map(|o| match o.as_str() {
-        "logits" => Output::Logits,
-        "conv" => Output::Conv,
-        "fc2" => Output::Fc2,
-        _ => Output::Features,
-    });
-    let resize = opts
-        .opt_text("resize")?
-        .map(|r| Resize::parse(&r))
-        .transpose()?;
-    let normalize = opts
-        .opt_text("preprocess")?
-        .map(|p| Normalize::parse(&p))
-        .transpose()?;
-    Ok(BackboneHandle(Rc::new(Backbone::open(
-        name,
-        std::path::Path::new(weights),
-        output,
-        resize,
-        normalize,
-    )?)))
-}
-
-/// (key, image path) for every movie or path.
-fn items(images: &Dynamic) -> Result<Vec<(String, PathBuf)>> {
-    if let Some(movies) = images.read_lock::<Movies>() {
-        let posters = movies.posters()?;
-        return movies
-            .ids()
-            .zip(posters)
-            .map(|(id, p)| {
-                p.map(|p| (id.to_string(), p.to_path_buf())).ok_or_else(|| {
-                    Error::invalid(format!("extract: movie {id} has no poster path"))
-                })
-            })
-            .collect();
-    }
-    let Some(paths) = images.read_lock::<Array>() else {
-        return Err(Error::invalid(format!(
-            "extract: expected a Movies or an array of image paths, got {}",
-            type_of(images)
-        )));
-    };
-    crate::api::convert::strings(&paths, "extract: paths").map(|ps| {
-        ps.into_iter()
-            .map(|p| (p.clone(), PathBuf::from(p)))
-            .collect()
-    })
-}
-
-fn extract_with(backbone: &Backbone, images: &Dynamic, options: Map) -> Result<Matrix> {
-    let opts = EXTRACT.parse(options)?;
-    let on_error = match opts.text("on_error")?.as_str() {
-        "zero" => OnError::Zero,
-        _ => OnError::Skip,
-    };
-    let items = items(images)?;
-    let cache = opts.opt_text("cache")?.map(PathBuf::from);
-    let mut bar = crate::progress::Progress::new(backbone.name.clone(), items.len(), "img");
-    let result = backbone.extract(
-        &items,
-        opts.usize("batch")?,
-        cache.as_deref(),
-        on_error,
-        |done, _total| bar.update(done, ""),
-    )?;
-    let fate = match on_error {
-        OnError::Skip => "left out",
-        OnError::Zero => "kept as a row of zeros",
-    };
-    for (path, why) in &result.failures {
-        // `why` names the file already (it is the reader's error).
-        let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
-        crate::record::warning(&format!("{path}: {why}; {fate}"));
-    }
-    Ok(result.matrix)
-}
 
 #[export_module]
 pub mod vision_module {
+    use std::path::Path;
+
     use rhai::{Map, NativeCallContext};
 
-    use super::BackboneHandle;
-    use crate::api::convert::{RhaiResult, located};
+    use crate::api::convert::{RhaiResult, located, options};
+    use crate::vision::handle::{BackboneOptions, BackboneRef};
 
     /// A pretrained network for poster features, from torchvision's ImageNet
     /// checkpoints in any format (legacy or zip `.pth`, `.safetensors`), read
@@ -180,12 +37,8 @@ pub mod vision_module {
     /// assert_eq(x.shape, [2, 1280]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn backbone(
-        ctx: NativeCallContext,
-        name: &str,
-        weights: &str,
-    ) -> RhaiResult<BackboneHandle> {
-        located(&ctx, || super::open(name, weights, Map::new()))
+    pub fn backbone(ctx: NativeCallContext, name: &str, weights: &str) -> RhaiResult<BackboneRef> {
+        backbone_with(ctx, name, weights, Map::new())
     }
 
     /// A network with options (below).
@@ -204,8 +57,11 @@ pub mod vision_module {
         name: &str,
         weights: &str,
         options: Map,
-    ) -> RhaiResult<BackboneHandle> {
-        located(&ctx, || super::open(name, weights, options))
+    ) -> RhaiResult<BackboneRef> {
+        located(&ctx, || {
+            let o: BackboneOptions = self::options(options)?;
+            BackboneRef::open(name, Path::new(weights), &o)
+        })
     }
 }
 
@@ -213,9 +69,9 @@ pub mod vision_module {
 pub mod vision_methods {
     use rhai::{Dynamic, Map};
 
-    use super::BackboneHandle;
-    use crate::api::convert::RhaiResult;
+    use crate::api::convert::{RhaiResult, arg, options};
     use crate::matrix::Matrix;
+    use crate::vision::handle::{BackboneRef, ExtractOptions, Images};
 
     /// Network outputs for images, one row per movie (`Movies`: its posters,
     /// rows named by id) or per path (an array of image paths), in input
@@ -228,8 +84,8 @@ pub mod vision_methods {
     /// Errors: a movie without a poster path; a cache made by another
     /// network or output; Ctrl-C (what was done so far stays in the cache).
     #[rhai_fn(global, name = "extract", return_raw, pure)]
-    pub fn extract(net: &mut BackboneHandle, images: Dynamic) -> RhaiResult<Matrix> {
-        Ok(super::extract_with(&net.0, &images, Map::new())?)
+    pub fn extract(net: &mut BackboneRef, images: Dynamic) -> RhaiResult<Matrix> {
+        extract_with_options(net, images, Map::new())
     }
 
     /// `extract` with options (below).
@@ -237,24 +93,18 @@ pub mod vision_methods {
     /// Errors: as `extract(images)`, plus a bad option.
     #[rhai_fn(global, name = "extract", return_raw, pure)]
     pub fn extract_with_options(
-        net: &mut BackboneHandle,
+        net: &mut BackboneRef,
         images: Dynamic,
         options: Map,
     ) -> RhaiResult<Matrix> {
-        Ok(super::extract_with(&net.0, &images, options)?)
+        let o: ExtractOptions = self::options(options)?;
+        let images: Images = arg(&images, "extract", "a Movies or an array of image paths")?;
+        Ok(net.extract(&images, &o)?)
     }
 
     /// The network and its preprocessing.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn describe(net: &mut BackboneHandle) -> String {
-        let b = &net.0;
-        format!(
-            "Backbone {} ({:?}, {} per image; resize {:?}, preprocess {:?})",
-            b.name,
-            b.output,
-            b.width(),
-            b.resize,
-            b.normalize
-        )
+    pub fn describe(net: &mut BackboneRef) -> String {
+        net.to_string()
     }
 }

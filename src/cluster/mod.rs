@@ -3,6 +3,8 @@
 //! `SpectralCoclustering` computes it. Written here: no crate offers
 //! co-clustering; the small SVD is Jacobi's, k-means is linfa-clustering's.
 
+pub mod genres;
+
 use ndarray::{Array2, Axis};
 
 use crate::error::{Error, Result};

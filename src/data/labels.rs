@@ -27,7 +27,41 @@ pub struct Labels {
 /// What [`Binarizer::transform`] could not place: label -> occurrences.
 pub type Unknown = BTreeMap<String, usize>;
 
+crate::options! {
+    /// `data::binarizer`: which labels, in which order.
+    pub struct BinarizerOptions for "data::binarizer" {
+        /// drop labels seen fewer times
+        min_count: usize = 1 => Int(NON_NEGATIVE),
+        /// label names fixing the order and the label set (default: sorted by name)
+        order: Option<Vec<String>> = None => Texts,
+    }
+}
+
 impl Binarizer {
+    /// `transform`, with a warning that counts the labels this binarizer
+    /// was not fitted on (they are left out).
+    pub fn transform_warning<S: AsRef<str>, L: AsRef<[S]>>(&self, lists: &[L]) -> Labels {
+        let lists: Vec<Vec<&str>> = lists
+            .iter()
+            .map(|l| l.as_ref().iter().map(AsRef::as_ref).collect())
+            .collect();
+        let (labels, unknown) = self.transform(&lists);
+        if !unknown.is_empty() {
+            let parts: Vec<String> = unknown.iter().map(|(l, n)| format!("{l} ({n})")).collect();
+            eprintln!(
+                "warning: transform ignored labels the binarizer was not fitted on: {}",
+                parts.join(", ")
+            );
+        }
+        labels
+    }
+
+    /// The labels of `movies`' genres, sorted by name.
+    pub fn of_movies(movies: &crate::data::Movies) -> Result<Binarizer> {
+        let lists: Vec<Vec<String>> = movies.genres().map(<[String]>::to_vec).collect();
+        Binarizer::fit(&lists, 1, None)
+    }
+
     /// Learns the label set of `lists`. Labels seen fewer than `min_count`
     /// times are left out. `order`, when given, fixes the label order (and
     /// set) instead of sorting names as scikit-learn does.

@@ -13,35 +13,26 @@ use std::sync::Arc;
 use crate::data::table::csv_error;
 use crate::error::{Error, Result};
 
-/// Which CSV column plays which role. Defaults are the shared data's names.
-#[derive(Clone, Debug)]
-pub struct Columns {
-    pub id: String,
-    pub title: String,
-    pub overview: String,
-    pub genres: String,
-    /// Optional in the file: text-only tables have no posters.
-    pub poster: String,
-    /// Optional in the file.
-    pub split: String,
-    /// Optional in the file.
-    pub release_date: String,
-    /// Separator between the genres of one movie.
-    pub genre_separator: String,
-}
-
-impl Default for Columns {
-    fn default() -> Self {
-        Columns {
-            id: "id".into(),
-            title: "title".into(),
-            overview: "overview".into(),
-            genres: "genres".into(),
-            poster: "poster".into(),
-            split: "split".into(),
-            release_date: "release_date".into(),
-            genre_separator: "|".into(),
-        }
+crate::options! {
+    /// Which CSV column plays which role (`data::movies`' options). Defaults
+    /// are the shared data's names.
+    pub struct Columns for "data::movies" {
+        /// column of the movie id
+        id: String = "id".into() => Name("column name"),
+        /// column of the title
+        title: String = "title".into() => Name("column name"),
+        /// column of the plot summary
+        overview: String = "overview".into() => Name("column name"),
+        /// column of the genre list
+        genres: String = "genres".into() => Name("column name"),
+        /// column of the poster path
+        poster: String = "poster".into() => Name("column name"),
+        /// column of the train/dev/test split
+        split: String = "split".into() => Name("column name"),
+        /// column of the release date
+        release_date: String = "release_date".into() => Name("column name"),
+        /// the separator between genres
+        genre_sep: String = "|".into() => Name("separator"),
     }
 }
 
@@ -162,7 +153,7 @@ impl Movies {
                     ),
                 ));
             }
-            let genres = split_genres(&fields[roles.genres], &columns.genre_separator);
+            let genres = split_genres(&fields[roles.genres], &columns.genre_sep);
             let poster = roles
                 .poster
                 .map(|c| fields[c].trim())
@@ -183,7 +174,7 @@ impl Movies {
                 source: Some(path.to_path_buf()),
                 header,
                 roles,
-                genre_separator: columns.genre_separator.clone(),
+                genre_separator: columns.genre_sep.clone(),
                 rows,
             }),
             rows: all,

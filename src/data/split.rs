@@ -2,6 +2,7 @@
 //! replacement, and iterative stratification for multi-label data.
 
 use crate::data::rng::NumpyRng;
+use crate::data::{Binarizer, Movies};
 use crate::error::{Error, Result};
 
 /// The seed's `msk = np.random.rand(n) < fraction`: true rows go first.
@@ -121,6 +122,58 @@ fn check_fractions(fractions: &[f64]) -> Result<()> {
     Ok(())
 }
 
+impl Movies {
+    /// `n` movies drawn without replacement (numpy's permutation order).
+    pub fn sample(&self, n: usize, rng: &mut NumpyRng) -> Result<Movies> {
+        Ok(self.select(&sample_positions(self.len(), n, rng)?))
+    }
+
+    /// Each movie goes to the first part with probability `fraction`.
+    pub fn random_split(&self, fraction: f64, rng: &mut NumpyRng) -> Result<[Movies; 2]> {
+        let mask = random_mask(self.len(), fraction, rng)?;
+        let rest: Vec<bool> = mask.iter().map(|m| !m).collect();
+        Ok([self.filter_by(&mask), self.filter_by(&rest)])
+    }
+
+    /// Parts of about `fractions` of the movies each, every genre spread
+    /// in proportion (iterative stratification).
+    pub fn stratified_split(&self, fractions: &[f64], rng: &mut NumpyRng) -> Result<Vec<Movies>> {
+        let lists: Vec<Vec<String>> = self.genres().map(<[String]>::to_vec).collect();
+        let labels = Binarizer::fit(&lists, 1, None)?;
+        let (matrix, _) = labels.transform(&lists);
+        let per_movie: Vec<Vec<usize>> = matrix
+            .values()
+            .rows()
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0)
+                    .map(|(j, _)| j)
+                    .collect()
+            })
+            .collect();
+        let subset = iterative_stratification(&per_movie, labels.names().len(), fractions, rng)?;
+        Ok((0..fractions.len())
+            .map(|j| {
+                let keep: Vec<bool> = subset.iter().map(|&s| s == j).collect();
+                self.filter_by(&keep)
+            })
+            .collect())
+    }
+
+    /// Part `k` of each release date (0 the year, 1 the month) as a number;
+    /// `None` where a date lacks it.
+    pub fn date_parts(&self, k: usize) -> Result<Vec<Option<i64>>> {
+        let dates = self.release_dates().ok_or_else(|| {
+            Error::invalid("this table has no release_date column (use data::movies(path, #{ release_date: \"...\" }))")
+        })?;
+        Ok(dates
+            .map(|d| d.trim().split('-').nth(k).and_then(|p| p.parse().ok()))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +228,18 @@ mod tests {
         let err = iterative_stratification(&labels, 1, &[0.5, 0.4], &mut NumpyRng::new(0));
         assert!(err.unwrap_err().to_string().contains("add up to 1"));
         assert!(iterative_stratification(&labels, 1, &[1.0], &mut NumpyRng::new(0)).is_err());
+    }
+
+    #[test]
+    fn movies_without_dates_say_which_option_names_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.csv");
+        std::fs::write(&path, "id,title,genres,overview\n1,A,Drama,x\n").unwrap();
+        let movies = Movies::read_csv(&path, &Default::default()).unwrap();
+        let e = movies.date_parts(0).unwrap_err().to_string();
+        assert!(e.contains("no release_date column"), "{e}");
+        let mut rng = NumpyRng::new(0);
+        assert!(movies.sample(2, &mut rng).is_err());
+        assert!(movies.random_split(1.5, &mut rng).is_err());
     }
 }

@@ -1,12 +1,15 @@
 //! Any other table: a CSV or JSON file read into plain values, with the
 //! file, line and column of anything malformed.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::options::Value;
 
 /// One CSV cell, typed the way pandas' `read_csv` would guess it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Cell {
     Empty,
     Int(i64),
@@ -150,6 +153,96 @@ fn json_reason(err: &serde_json::Error) -> String {
     }
 }
 
+/// `[one ASCII character]` for `delimiter`.
+fn one_ascii_char(v: &Value) -> std::result::Result<(), String> {
+    match v.text() {
+        Some(s) if s.len() == 1 && s.is_ascii() => Ok(()),
+        _ => Err(String::new()),
+    }
+}
+
+crate::options! {
+    /// `data::csv`: how a CSV file is read.
+    pub struct CsvOptions for "data::csv" {
+        /// the field separator; "\t" for TSV
+        delimiter: String = ",".into() => Custom { expected: "one ASCII character", check: one_ascii_char },
+        /// false keeps every cell a string
+        infer: bool = true => Bool,
+    }
+}
+
+/// The rows of a CSV file as column name → cell.
+pub fn read_records(path: &Path, o: &CsvOptions) -> Result<Vec<BTreeMap<String, Cell>>> {
+    let delimiter = o.delimiter.as_bytes().first().copied().unwrap_or(b',');
+    let table = read_csv(path, delimiter, o.infer)?;
+    let keys = &table.header;
+    Ok(table
+        .rows
+        .into_iter()
+        .map(|row| keys.iter().cloned().zip(row).collect())
+        .collect())
+}
+
+/// One cell of a table being written, as text; the error names its row
+/// and column.
+fn cell_text(v: &Value, row: usize, column: &str) -> Result<String> {
+    Ok(match v {
+        Value::Unit => String::new(),
+        Value::Float(f) => f.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Text(s) => s.clone(),
+        other => {
+            return Err(Error::invalid(format!(
+                "data::write_csv: row {row}, column '{column}' is {other}; cells must be numbers, strings, booleans or ()"
+            )));
+        }
+    })
+}
+
+/// Writes `rows` (maps) as CSV with these `columns`, atomically.
+pub fn write_csv(path: &Path, rows: &[Value], columns: &[String]) -> Result<()> {
+    if columns.is_empty() {
+        return Err(Error::invalid("data::write_csv: no columns to write"));
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| Error::invalid(format!("data::write_csv: {e}"));
+    out.write_record(columns).map_err(csv_error)?;
+    for (i, row) in rows.iter().enumerate() {
+        let Value::Map(map) = row else {
+            return Err(Error::invalid(format!(
+                "data::write_csv: row {i} is {row}, expected a map"
+            )));
+        };
+        let cells = columns
+            .iter()
+            .map(|c| match map.get(c.as_str()) {
+                Some(v) => cell_text(v, i, c),
+                None => Err(Error::invalid(format!(
+                    "data::write_csv: row {i} has no '{c}' (it has {})",
+                    map.keys()
+                        .map(|k| format!("'{k}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.write_record(&cells).map_err(csv_error)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| Error::invalid(format!("data::write_csv: {e}")))?;
+    crate::io_util::write_bytes_atomic(path, &bytes)
+}
+
+/// Writes `json` pretty-printed, atomically.
+pub fn write_json(path: &Path, json: &serde_json::Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(json)
+        .map_err(|e| Error::invalid(format!("data::write_json: {e}")))?;
+    text.push('\n');
+    crate::io_util::write_bytes_atomic(path, text.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +262,44 @@ mod tests {
         std::fs::write(&path, "[\n {\"a\": 1},\n {\"a\": }\n]").unwrap();
         let msg = read_json(&path).unwrap_err().to_string();
         assert!(msg.contains("bad.json:3: column 8"), "{msg}");
+    }
+
+    #[test]
+    fn written_tables_name_the_bad_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let row = |v: Value| {
+            let mut m = BTreeMap::new();
+            m.insert("a".to_string(), v);
+            Value::Map(m)
+        };
+        let e = write_csv(
+            &path,
+            &[row(Value::Int(1)), row(Value::List(vec![]))],
+            &["a".into()],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("row 1, column 'a' is []; cells must be"), "{e}");
+        let e = write_csv(&path, &[Value::Int(3)], &["a".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "data::write_csv: row 0 is 3, expected a map");
+        let e = write_csv(&path, &[row(Value::Int(1))], &["b".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 0 has no 'b' (it has 'a')"), "{e}");
+        write_csv(
+            &path,
+            &[row(Value::Float(0.5)), row(Value::Unit)],
+            &["a".into()],
+        )
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n0.5\n\"\"\n");
+        use crate::options::Options;
+        let e = CsvOptions::parse([("delimiter".to_string(), Value::Text(";;".into()))].into())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected one ASCII character"), "{e}");
     }
 }

@@ -4,6 +4,8 @@
 //! weight vector for all labels or one per label. Early fusion is
 //! `data::hstack` + a scaler + any model; the gated unit is `nn::gmu`.
 
+pub mod late;
+
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::{Error, Result};

@@ -13,33 +13,14 @@ use crate::linear::ovr;
 use crate::linear::svm::{self, SvmParams};
 use crate::matrix::Csr;
 
-/// How a fold's predictions are scored (scikit-learn's scorer names).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Scoring {
-    /// `f1_micro` on a binary target, which equals accuracy.
-    F1Micro,
-    Accuracy,
-    /// F1 of the positive class (`f1`).
-    F1,
-    /// Mean F1 of the two classes (`f1_macro`).
-    F1Macro,
+crate::choices! {
+    /// How a fold's predictions are scored (scikit-learn's scorer names):
+    /// `f1_micro` on a binary target equals accuracy; `f1` is the positive
+    /// class's F1; `f1_macro` the mean F1 of the two classes.
+    pub enum Scoring { F1Micro = "f1_micro", Accuracy = "accuracy", F1 = "f1", F1Macro = "f1_macro" }
 }
 
 impl Scoring {
-    pub fn parse(name: &str) -> Result<Scoring> {
-        Ok(match name {
-            "f1_micro" => Scoring::F1Micro,
-            "accuracy" => Scoring::Accuracy,
-            "f1" => Scoring::F1,
-            "f1_macro" => Scoring::F1Macro,
-            other => {
-                return Err(Error::invalid(format!(
-                    "unknown scoring '{other}'; use f1_micro, accuracy, f1 or f1_macro"
-                )));
-            }
-        })
-    }
-
     fn score(self, truth: &[bool], predicted: &[bool]) -> f64 {
         let (mut tp, mut fp, mut fn_, mut tn) = (0.0, 0.0, 0.0, 0.0);
         for (&t, &p) in truth.iter().zip(predicted) {
@@ -235,8 +216,8 @@ mod tests {
     fn scoring_names_and_values() {
         let t = [true, true, false, false];
         let p = [true, false, false, true];
-        assert_eq!(Scoring::parse("f1_micro").unwrap().score(&t, &p), 0.5);
+        assert_eq!(Scoring::from_name("f1_micro").unwrap().score(&t, &p), 0.5);
         assert_eq!(Scoring::F1.score(&t, &p), 0.5);
-        assert!(Scoring::parse("auc").is_err());
+        assert!(Scoring::from_name("auc").is_none());
     }
 }

@@ -19,11 +19,8 @@ const FORMATS: &[&str] = &["safetensors", "npy", "csv"];
 /// Densifying more than this many cells for .npy/.csv is refused (1 GiB of f32).
 const MAX_DENSE_CELLS: usize = 1 << 28;
 
-/// What [`load`] found in a file.
-pub enum Loaded {
-    Dense(Matrix),
-    Sparse(Sparse),
-}
+/// What [`load`] found in a file: a dense or a sparse matrix.
+pub type Loaded = super::Features;
 
 fn tensor_error(path: &Path, err: impl std::fmt::Display) -> Error {
     Error::file(path, format!("not a valid safetensors file: {err}"))

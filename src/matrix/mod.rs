@@ -2,12 +2,14 @@
 //! (optionally with row and column names) and a CSR sparse f32 matrix.
 
 pub mod dense;
+pub mod features;
 pub mod io;
 pub mod row_cache;
 pub mod scale;
 pub mod sparse;
 
 pub use dense::Matrix;
+pub use features::Features;
 pub use sparse::{Csr, Sparse};
 
 use std::fmt;
@@ -87,6 +89,18 @@ where
     Err(Error::invalid(format!(
         "{what}: row {i}, column {j}{column} is {v}{more}; {noun} must be finite numbers"
     )))
+}
+
+/// The vector side of [`check_finite`]: fails on the first NaN or
+/// infinity of `values`, naming `what` and the position.
+pub fn check_finite_values(values: &[f64], what: &str) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::invalid(format!(
+            "{what}: element {i} is {}; it must be a finite number",
+            values[i]
+        ))),
+    }
 }
 
 /// Writes the top-left corner of a matrix: at most 5 rows and 6 columns,

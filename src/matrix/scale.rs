@@ -1,9 +1,12 @@
 //! scikit-learn's `StandardScaler`: per-column mean and population standard
 //! deviation from the rows it is fitted on; a constant column keeps scale 1.
 
+use std::sync::Arc;
+
 use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
+use crate::matrix::Matrix;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scaler {
@@ -51,6 +54,55 @@ impl Scaler {
     }
 }
 
+crate::options! {
+    /// `data::standard_scaler`: which of the two steps to apply.
+    pub struct ScalerOptions for "data::standard_scaler" {
+        /// subtract each column's mean
+        with_mean: bool = true => Bool,
+        /// divide by each column's population standard deviation (1 for a constant column)
+        with_std: bool = true => Bool,
+    }
+}
+
+/// A standard scaler as scripts hold it (fitted or not).
+#[derive(Clone)]
+pub struct StandardScaler {
+    pub options: ScalerOptions,
+    pub fitted: Option<Arc<Scaler>>,
+}
+
+impl StandardScaler {
+    pub fn new(options: ScalerOptions) -> StandardScaler {
+        StandardScaler {
+            options,
+            fitted: None,
+        }
+    }
+
+    /// Learns each column's mean and deviation from `x`.
+    pub fn fit(&mut self, x: &Matrix) -> Result<()> {
+        let o = &self.options;
+        self.fitted = Some(Arc::new(Scaler::fit(
+            x.values().view(),
+            o.with_mean,
+            o.with_std,
+        )?));
+        Ok(())
+    }
+
+    /// `x` scaled (names kept).
+    pub fn transform(&self, x: &Matrix) -> Result<Matrix> {
+        let scaler = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| Error::invalid("standard_scaler: not fitted yet; call fit(x) first"))?;
+        Matrix::new(scaler.transform(x.values().view())?).with_names(
+            x.row_names().map(<[String]>::to_vec),
+            x.col_names().map(<[String]>::to_vec),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +128,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("fitted on 3 columns, this matrix has 1"), "{e}");
+    }
+
+    #[test]
+    fn a_scaler_must_be_fitted_first() {
+        let x = Matrix::new(ndarray::array![[1.0f32, 10.0], [3.0, 10.0]]);
+        let mut s = StandardScaler::new(ScalerOptions::default());
+        let e = s.transform(&x).unwrap_err().to_string();
+        assert_eq!(e, "standard_scaler: not fitted yet; call fit(x) first");
+        s.fit(&x).unwrap();
+        assert_eq!(
+            s.transform(&x).unwrap().values().row(0).to_vec(),
+            vec![-1.0, 0.0]
+        );
     }
 }

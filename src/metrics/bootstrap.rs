@@ -7,8 +7,12 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
+use serde::Serialize;
+
 use super::{Average, scores};
-use crate::data::NumpyRng;
+use crate::data::labels::check_same_labels;
+use crate::data::{Labels, NumpyRng};
+use crate::error::{Error, Result};
 
 /// A metric of (truth, prediction) label matrices.
 pub type Metric = fn(ArrayView2<u8>, ArrayView2<u8>) -> f64;
@@ -98,6 +102,103 @@ pub fn p_value(differences: &[f64]) -> f64 {
     (2.0 * below.min(above)).min(1.0)
 }
 
+crate::options! {
+    /// `metrics::bootstrap`: what is resampled, how often, from which seed.
+    pub struct BootstrapOptions for "metrics::bootstrap" {
+        /// what is resampled
+        metric: String = "f1_micro".into() => Choice(METRICS),
+        /// resamples
+        n: usize = 1000 => Int(Bounds::within(10.0, 100_000.0)),
+        /// fixes this call's random choices
+        seed: Option<u64> = None => Int(SEED_RANGE); shown "drawn from the session seed",
+    }
+}
+
+crate::options! {
+    /// `metrics::compare`: the paired bootstrap's options.
+    pub struct CompareOptions for "metrics::compare" {
+        ..bootstrap: BootstrapOptions,
+    }
+}
+
+/// A bootstrap's result as scripts read it.
+#[derive(Debug, Serialize)]
+pub struct Interval {
+    /// The metric on all movies (for `compare`, the difference a − b).
+    pub value: f64,
+    /// The mean of the resamples and their 95 % interval.
+    pub mean: f64,
+    pub low: f64,
+    pub high: f64,
+    pub n: usize,
+    /// `compare`'s two-sided p-value for "no difference".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+}
+
+impl Interval {
+    fn of(value: f64, values: &[f64]) -> Interval {
+        let (mean, low, high) = summary(values);
+        Interval {
+            value,
+            mean,
+            low,
+            high,
+            n: values.len(),
+            p_value: None,
+        }
+    }
+}
+
+/// The metric on all rows and on each resample, one entry per prediction.
+fn resampled(
+    what: &str,
+    y: &Labels,
+    predictions: &[&Labels],
+    o: &BootstrapOptions,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+    for p in predictions {
+        super::check_shapes(what, (y.rows(), y.cols()), (p.rows(), p.cols()))?;
+        check_same_labels(
+            what,
+            ("y_true", y.names()),
+            ("a prediction", Some(p.names())),
+        )?;
+    }
+    if y.rows() == 0 {
+        return Err(Error::invalid(format!("{what}: no rows to resample")));
+    }
+    let metric =
+        metric(&o.metric).ok_or_else(|| Error::invalid(format!("{what}: unknown metric")))?;
+    let samples = resamples(y.rows(), o.n, o.seed.unwrap_or(0) as u32);
+    let views: Vec<_> = predictions.iter().map(|p| p.values().view()).collect();
+    let full = views
+        .iter()
+        .map(|p| metric(y.values().view(), *p))
+        .collect();
+    Ok((
+        full,
+        distribution(y.values().view(), &views, metric, &samples),
+    ))
+}
+
+/// The bootstrap over movies of a metric of `predicted`.
+pub fn bootstrap(y: &Labels, predicted: &Labels, o: &BootstrapOptions) -> Result<Interval> {
+    let (full, dist) = resampled("bootstrap", y, &[predicted], o)?;
+    let values: Vec<f64> = dist.iter().map(|r| r[0]).collect();
+    Ok(Interval::of(full[0], &values))
+}
+
+/// The paired bootstrap of metric(a) − metric(b) on the same movies.
+pub fn compare(y: &Labels, a: &Labels, b: &Labels, o: &CompareOptions) -> Result<Interval> {
+    let (full, dist) = resampled("compare", y, &[a, b], &o.bootstrap)?;
+    let d: Vec<f64> = dist.iter().map(|r| r[0] - r[1]).collect();
+    Ok(Interval {
+        p_value: Some(p_value(&d)),
+        ..Interval::of(full[0] - full[1], &d)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,4 +281,26 @@ mod tests {
         0.5386363636363637,
         0.82,
     ];
+
+    #[test]
+    fn the_bootstrap_names_mismatched_or_empty_inputs() {
+        let y = Labels::new(vec!["a".into()], ndarray::array![[1u8], [0]]).unwrap();
+        let other = Labels::new(vec!["b".into()], ndarray::array![[1u8], [0]]).unwrap();
+        let o = BootstrapOptions {
+            n: 20,
+            seed: Some(1),
+            ..BootstrapOptions::default()
+        };
+        assert!(
+            bootstrap(&y, &other, &o)
+                .unwrap_err()
+                .to_string()
+                .starts_with("bootstrap:")
+        );
+        let empty = Labels::new(vec!["a".into()], Array2::zeros((0, 1))).unwrap();
+        let e = bootstrap(&empty, &empty, &o).unwrap_err().to_string();
+        assert_eq!(e, "bootstrap: no rows to resample");
+        let same = compare(&y, &y, &y, &CompareOptions { bootstrap: o }).unwrap();
+        assert_eq!((same.value, same.p_value), (0.0, Some(1.0)));
+    }
 }

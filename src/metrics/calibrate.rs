@@ -2,10 +2,15 @@
 //! SVM decision values (or any scores) become probabilities that can be
 //! averaged with other models' — scikit-learn's `_sigmoid_calibration`.
 
+use std::sync::Arc;
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
+use crate::data::Labels;
+use crate::data::labels::check_same_labels;
 use crate::error::{Error, Result};
 use crate::linear::logistic::lbfgs;
+use crate::matrix::Matrix;
 
 /// P = 1 / (1 + exp(a·score + b)) for one label.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -93,6 +98,62 @@ pub fn apply(sigmoids: &[Sigmoid], scores: ArrayView2<f32>) -> Result<Array2<f32
     Ok(out.mapv(|v| v as f32))
 }
 
+crate::options! {
+    /// `metrics::calibrate`: the calibration method.
+    pub struct CalibrateOptions for "metrics::calibrate" {
+        /// Platt's sigmoid per label (scikit-learn's _sigmoid_calibration)
+        method: String = "sigmoid".into() => Choice(&["sigmoid"]),
+    }
+}
+
+/// Per-label sigmoids fitted on development scores, as scripts hold them.
+#[derive(Clone, Debug)]
+pub struct Calibration {
+    pub names: Vec<String>,
+    pub sigmoids: Arc<Vec<Sigmoid>>,
+}
+
+impl Calibration {
+    /// Sigmoids fitted on `scores_dev` against `y_dev`.
+    pub fn fit(scores_dev: &Matrix, y_dev: &Labels, _o: &CalibrateOptions) -> Result<Calibration> {
+        crate::metrics::check_shapes(
+            "calibrate",
+            (y_dev.rows(), y_dev.cols()),
+            (scores_dev.rows(), scores_dev.cols()),
+        )?;
+        check_same_labels(
+            "calibrate",
+            ("y_dev", y_dev.names()),
+            ("scores_dev", scores_dev.col_names()),
+        )?;
+        scores_dev.check_finite("calibrate: scores_dev", "scores")?;
+        let sigmoids = calibrate(
+            scores_dev.values().view(),
+            y_dev.values().view(),
+            y_dev.names(),
+        )?;
+        Ok(Calibration {
+            names: y_dev.names().to_vec(),
+            sigmoids: Arc::new(sigmoids),
+        })
+    }
+
+    /// Probabilities of `scores` (columns named by label).
+    pub fn transform(&self, scores: &Matrix) -> Result<Matrix> {
+        check_same_labels(
+            "calibration",
+            ("the calibrated labels", &self.names),
+            ("scores", scores.col_names()),
+        )?;
+        scores.check_finite("calibration: scores", "scores")?;
+        let p = apply(&self.sigmoids, scores.values().view())?;
+        Matrix::new(p).with_names(
+            scores.row_names().map(<[String]>::to_vec),
+            Some(self.names.clone()),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +184,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("label 'War' has only negatives"), "{e}");
+    }
+
+    #[test]
+    fn a_calibration_checks_its_scores() {
+        let y = Labels::new(vec!["a".into()], ndarray::array![[1u8], [0], [1], [0]]).unwrap();
+        let s = Matrix::new(ndarray::array![[1.0f32], [-1.0], [0.5], [0.2]]);
+        let c = Calibration::fit(&s, &y, &CalibrateOptions::default()).unwrap();
+        let named = Matrix::new(ndarray::array![[1.0f32]])
+            .with_names(None, Some(vec!["b".into()]))
+            .unwrap();
+        assert!(
+            c.transform(&named)
+                .unwrap_err()
+                .to_string()
+                .starts_with("calibration:")
+        );
+        let nan = Matrix::new(ndarray::array![[f32::NAN], [0.0], [0.0], [0.0]]);
+        let e = Calibration::fit(&nan, &y, &CalibrateOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("calibrate: scores_dev"), "{e}");
+        let short = Matrix::new(ndarray::array![[1.0f32]]);
+        assert!(Calibration::fit(&short, &y, &CalibrateOptions::default()).is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod calibrate;
+pub mod labelled;
 
 use ndarray::{Array2, ArrayView2};
 

@@ -17,7 +17,7 @@ use rand::SeedableRng;
 
 use super::gemm::matmul_into;
 use super::{
-    Dense, Network, Scaler, bce_with_logits, dense_parameters, dense_shapes, dropout_mask, flat,
+    Dense, Scaler, Trainable, bce_with_logits, dense_parameters, dense_shapes, dropout_mask, flat,
     glorot, sigmoid,
 };
 use crate::error::{Error, Result};
@@ -137,7 +137,7 @@ fn t_matmul(x: ArrayView2<f32>, delta: &Array2<f32>) -> Array2<f32> {
     out
 }
 
-impl Network for Gmu {
+impl Trainable for Gmu {
     fn input(&self) -> usize {
         self.spec.inputs[0] + self.spec.inputs[1]
     }

@@ -8,6 +8,7 @@
 
 pub mod gemm;
 pub mod gmu;
+pub mod network;
 pub mod optim;
 mod saved;
 pub use saved::{SavedNetwork, load};
@@ -28,7 +29,7 @@ pub use train::{FitOptions, History};
 /// BCE-with-logits and its parameters in one fixed order. The MLP and the
 /// gated multimodal unit implement it, so both train with the same
 /// optimisers, early stopping and seeds.
-pub trait Network: Clone {
+pub trait Trainable: Clone {
     fn input(&self) -> usize;
     fn outputs(&self) -> usize;
     /// Whether `fit` standardises the input (and the scaler, once fitted).
@@ -156,24 +157,9 @@ pub enum Activation {
     Tanh,
 }
 
+crate::choices!(impl Activation { Relu = "relu", Tanh = "tanh" });
+
 impl Activation {
-    pub fn parse(name: &str) -> Result<Activation> {
-        match name {
-            "relu" => Ok(Activation::Relu),
-            "tanh" => Ok(Activation::Tanh),
-            other => Err(Error::invalid(format!(
-                "nn::mlp: activation must be \"relu\" or \"tanh\", got \"{other}\""
-            ))),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Tanh => "tanh",
-        }
-    }
-
     fn apply(self, z: &mut Array2<f32>) {
         match self {
             Activation::Relu => z.mapv_inplace(|v| v.max(0.0)),
@@ -331,7 +317,7 @@ impl Mlp {
     }
 }
 
-impl Network for Mlp {
+impl Trainable for Mlp {
     fn input(&self) -> usize {
         self.spec.input
     }

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 
 use super::gemm::matmul_into;
 use super::optim::{Optimizer, OptimizerKind};
-use super::{Mlp, Network, Scaler, bce_with_logits, sigmoid};
+use super::{Mlp, Scaler, Trainable, bce_with_logits, sigmoid};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -82,7 +82,7 @@ pub struct History {
 /// data (shapes, NaN) is an error before anything changes. Ctrl-C and a
 /// diverging loss end training early with the model at its best epoch so
 /// far, reported in `History::stop` so the caller keeps what was learnt.
-pub fn fit<N: Network>(
+pub fn fit<N: Trainable>(
     mlp: &mut N,
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
@@ -184,7 +184,7 @@ pub fn fit<N: Network>(
     Ok(history)
 }
 
-fn check_data<N: Network>(
+fn check_data<N: Trainable>(
     mlp: &N,
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,

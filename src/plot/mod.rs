@@ -3,6 +3,8 @@
 //! extension. The DejaVu Sans font is compiled in, so nothing depends on the
 //! system's fonts.
 
+pub mod charts;
+
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 

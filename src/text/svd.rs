@@ -9,6 +9,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::data::NumpyRng;
 use crate::error::{Error, Result};
+use crate::matrix::{Features, Matrix};
 
 #[derive(Clone, Debug)]
 pub struct TruncatedSvd {
@@ -160,6 +161,64 @@ impl TruncatedSvd {
     }
 }
 
+crate::options! {
+    /// `text::truncated_svd`: `TruncatedSVD(...)`.
+    pub struct SvdOptions for "text::truncated_svd" {
+        /// components kept (below the smaller side of the matrix)
+        n_components: usize = 2 => Int(POSITIVE_INT),
+        /// power iterations
+        n_iter: usize = 5 => Int(Bounds::within(0.0, 100.0)),
+        /// fixes this call's random choices
+        seed: Option<u64> = None => Int(SEED_RANGE); shown "drawn from the session seed",
+    }
+}
+
+/// A truncated SVD as scripts hold it: its recipe and, once fitted, the components.
+#[derive(Clone)]
+pub struct Svd {
+    pub options: SvdOptions,
+    pub fitted: Option<std::sync::Arc<TruncatedSvd>>,
+}
+
+impl Svd {
+    pub fn new(options: SvdOptions) -> Svd {
+        Svd {
+            options,
+            fitted: None,
+        }
+    }
+
+    fn model(&self) -> Result<&TruncatedSvd> {
+        self.fitted
+            .as_deref()
+            .ok_or_else(|| Error::invalid("truncated_svd: not fitted yet; call fit(x) first"))
+    }
+
+    /// Learns the components from `x` (a sparse one is densified: the
+    /// products are dense anyway).
+    pub fn fit(&mut self, x: &Features) -> Result<()> {
+        let o = &self.options;
+        let seed = o.seed.unwrap_or(0) as u32;
+        self.fitted = Some(std::sync::Arc::new(fit(
+            x.to_dense().view(),
+            o.n_components,
+            o.n_iter,
+            seed,
+        )?));
+        Ok(())
+    }
+
+    /// `x` on the components.
+    pub fn transform(&self, x: &Features) -> Result<Matrix> {
+        Ok(Matrix::new(self.model()?.transform(x.to_dense().view())?))
+    }
+
+    /// scikit-learn's `explained_variance_ratio_`.
+    pub fn explained_variance_ratio(&self) -> Result<&[f64]> {
+        Ok(&self.model()?.explained_variance_ratio)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +256,14 @@ mod tests {
         assert_eq!(svd.transform(x.view()).unwrap().dim(), (20, 3));
         let e = fit(x.view(), 6, 5, 0).unwrap_err().to_string();
         assert!(e.contains("n_components must be from 1 to 5"), "{e}");
+    }
+
+    #[test]
+    fn an_unfitted_svd_says_so() {
+        let svd = Svd::new(SvdOptions::default());
+        let x = Features::Dense(Matrix::new(Array2::zeros((3, 3))));
+        let e = svd.transform(&x).err().unwrap().to_string();
+        assert_eq!(e, "truncated_svd: not fitted yet; call fit(x) first");
+        assert!(svd.explained_variance_ratio().is_err());
     }
 }

@@ -14,22 +14,45 @@ pub enum Norm {
     None,
 }
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct TfidfParams {
-    pub norm: Norm,
-    pub use_idf: bool,
-    pub smooth_idf: bool,
-    pub sublinear_tf: bool,
+crate::options! {
+    /// `text::tfidf`: `TfidfTransformer(...)`'s parameters, saved with the model.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    pub struct TfidfParams for "text::tfidf" {
+        /// each row's norm; () for none
+        norm: Norm = Norm::L2 => Either(&[Choice(&["l2", "l1"]), Unit]),
+        /// weight by inverse document frequency
+        use_idf: bool = true => Bool,
+        /// add one to document frequencies, as if one document held every term
+        smooth_idf: bool = true => Bool,
+        /// 1 + ln(tf) instead of tf
+        sublinear_tf: bool = false => Bool,
+    }
 }
 
-impl Default for TfidfParams {
-    fn default() -> Self {
-        TfidfParams {
-            norm: Norm::L2,
-            use_idf: true,
-            smooth_idf: true,
-            sublinear_tf: false,
+/// `norm: "l1" | "l2" | ()`.
+impl crate::options::FromValue for Norm {
+    fn from_value(v: &crate::options::Value) -> Option<Self> {
+        match v {
+            crate::options::Value::Unit => Some(Norm::None),
+            other => match other.text()? {
+                "l1" => Some(Norm::L1),
+                "l2" => Some(Norm::L2),
+                _ => None,
+            },
         }
+    }
+}
+
+impl crate::options::ShowDefault for Norm {
+    fn show_default(&self) -> Option<String> {
+        Some(
+            match self {
+                Norm::L1 => "\"l1\"",
+                Norm::L2 => "\"l2\"",
+                Norm::None => "()",
+            }
+            .into(),
+        )
     }
 }
 

@@ -17,6 +17,14 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// The seed notebook's cleaning: every character of `chars` removed from
+/// every document.
+pub fn remove_chars(docs: &[&str], chars: &str) -> Vec<String> {
+    docs.iter()
+        .map(|d| d.chars().filter(|c| !chars.contains(*c)).collect())
+        .collect()
+}
+
 /// The maximal runs of word characters of `text`: `re.findall(r"\w+", text)`.
 /// ASCII bytes are classified without decoding (most of every overview).
 pub fn word_runs(text: &str) -> impl Iterator<Item = &str> {

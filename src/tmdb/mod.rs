@@ -7,6 +7,7 @@
 
 pub mod dataset;
 pub mod endpoints;
+pub mod handle;
 pub mod limiter;
 
 use std::path::PathBuf;

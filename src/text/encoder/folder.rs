@@ -29,31 +29,21 @@ pub enum Pooling {
     MeanSqrtLen,
 }
 
+crate::choices!(impl Pooling {
+    Mean = "mean",
+    Cls = "cls",
+    Max = "max",
+    MeanSqrtLen = "mean_sqrt_len",
+});
+
 impl Pooling {
-    pub const NAMES: &'static [&'static str] = &["mean", "cls", "max", "mean_sqrt_len"];
-
     pub fn parse(name: &str) -> Result<Pooling> {
-        Ok(match name {
-            "mean" => Pooling::Mean,
-            "cls" => Pooling::Cls,
-            "max" => Pooling::Max,
-            "mean_sqrt_len" => Pooling::MeanSqrtLen,
-            other => {
-                return Err(Error::invalid(format!(
-                    "unknown pooling '{other}'; use one of {}",
-                    Pooling::NAMES.join(", ")
-                )));
-            }
+        Pooling::from_name(name).ok_or_else(|| {
+            Error::invalid(format!(
+                "unknown pooling '{name}'; use one of {}",
+                Pooling::NAMES.join(", ")
+            ))
         })
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Pooling::Mean => "mean",
-            Pooling::Cls => "cls",
-            Pooling::Max => "max",
-            Pooling::MeanSqrtLen => "mean_sqrt_len",
-        }
     }
 
     /// Sentence vectors (b, h) from token vectors (b, s, h) and the mask

@@ -8,7 +8,7 @@
 
 /// Declares `pub fn $name($args)` that runs `$body` compiled for AVX2 + FMA
 /// when the CPU has them, else compiled for the baseline.
-macro_rules! dispatch {
+macro_rules! dispatch_kernel {
     ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
         pub fn $name($($arg: $ty),*) {
@@ -32,9 +32,12 @@ macro_rules! dispatch {
     };
 }
 
+#[allow(unused_imports)]
+pub(crate) use dispatch_kernel as dispatch;
+
 /// e^x for x in about [-87, 88] (clamped there), branch-free.
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in two so that n·ln2 is exact in its high part (Cephes).
     const LN2_HI: f32 = 0.693_359_4;
@@ -61,7 +64,7 @@ fn exp(x: f32) -> f32 {
 /// erfc(|z|) by Numerical Recipes' Chebyshev fit (relative error under
 /// 1.2e-7 everywhere, the tails included).
 #[inline(always)]
-fn one_plus_erf(z: f32) -> f32 {
+pub(crate) fn one_plus_erf(z: f32) -> f32 {
     let a = z.abs();
     let t = 1.0 / 0.5f32.mul_add(a, 1.0);
     let mut p = 0.170_872_77_f32;
@@ -82,7 +85,7 @@ fn one_plus_erf(z: f32) -> f32 {
     if z >= 0.0 { 2.0 - erfc } else { erfc }
 }
 
-dispatch! {
+dispatch_kernel! {
     /// x ← GELU(x) = x·Φ(x) = x/2·(1 + erf(x/√2)), the exact form BERT uses.
     pub fn gelu(x: &mut [f32]) {
         for v in x.iter_mut() {
@@ -91,7 +94,7 @@ dispatch! {
     }
 }
 
-dispatch! {
+dispatch_kernel! {
     /// x ← max(x, 0).
     pub fn relu(x: &mut [f32]) {
         for v in x.iter_mut() {
@@ -103,11 +106,11 @@ dispatch! {
 /// Lanes of the reductions below: independent partial results, so that the
 /// compiler may vectorise them (a single running sum fixes the order of the
 /// additions and forbids it).
-const LANES: usize = 16;
+pub(crate) const LANES: usize = 16;
 
 /// The sum of `x`, over `LANES` partial sums.
 #[inline(always)]
-fn sum(x: &[f32]) -> f32 {
+pub(crate) fn sum(x: &[f32]) -> f32 {
     let mut acc = [0.0f32; LANES];
     let mut chunks = x.chunks_exact(LANES);
     for c in &mut chunks {
@@ -120,7 +123,7 @@ fn sum(x: &[f32]) -> f32 {
 
 /// The largest element of `x` (−∞ for none), over `LANES` partial maxima.
 #[inline(always)]
-fn max(x: &[f32]) -> f32 {
+pub(crate) fn max(x: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; LANES];
     let mut chunks = x.chunks_exact(LANES);
     for c in &mut chunks {
@@ -135,7 +138,7 @@ fn max(x: &[f32]) -> f32 {
     acc.iter().fold(rest, |m, &v| m.max(v))
 }
 
-dispatch! {
+dispatch_kernel! {
     /// Each row of `x` (rows of `width`) ← softmax(scale · row).
     pub fn softmax_rows(x: &mut [f32], width: usize, scale: f32) {
         for row in x.chunks_exact_mut(width) {
@@ -151,7 +154,7 @@ dispatch! {
     }
 }
 
-dispatch! {
+dispatch_kernel! {
     /// Each row of `x` (rows of `gamma.len()`) ← layer norm: (x − mean) /
     /// √(var + eps) · gamma + beta, the variance biased as in PyTorch.
     pub fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {

@@ -9,7 +9,8 @@
 pub mod bert;
 pub mod cpu;
 pub mod folder;
-mod kernels;
+pub mod handle;
+pub(crate) mod kernels;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

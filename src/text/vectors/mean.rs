@@ -7,9 +7,17 @@ use ahash::AHashSet;
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
+use serde::Serialize;
+
 use super::WordVectors;
 use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+use crate::options::Value;
 use crate::text::tokenize::{lowercase, tokens, word_runs};
+use crate::text::vectorizer::StopWords;
+use crate::text::{Vectorizer, Vocabulary};
 
 /// How documents become tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,19 +28,7 @@ pub enum TokenPattern {
     Sklearn,
 }
 
-impl TokenPattern {
-    pub const NAMES: &'static [&'static str] = &["\\w+", "(?u)\\b\\w\\w+\\b"];
-
-    pub fn parse(pattern: &str) -> Result<TokenPattern> {
-        match pattern {
-            "\\w+" => Ok(TokenPattern::WordRuns),
-            "(?u)\\b\\w\\w+\\b" | "\\b\\w\\w+\\b" => Ok(TokenPattern::Sklearn),
-            other => Err(Error::invalid(format!(
-                "token_pattern {other:?} is not supported; use \"\\\\w+\" or \"(?u)\\\\b\\\\w\\\\w+\\\\b\""
-            ))),
-        }
-    }
-}
+crate::choices!(impl TokenPattern { WordRuns = "\\w+", Sklearn = "(?u)\\b\\w\\w+\\b" });
 
 /// What a document with no known word becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +39,169 @@ pub enum OnEmpty {
     Zero,
     /// The whole call fails, naming the document.
     Error,
+}
+
+crate::choices!(impl OnEmpty { Zero = "zero", Drop = "drop", Error = "error" });
+
+/// `[a fitted tf-idf vectorizer]` for `weights`.
+fn fitted_tfidf(v: &Value) -> std::result::Result<(), String> {
+    match v {
+        Value::Vectorizer(v) if idf_of(v).is_some() => Ok(()),
+        _ => Err(String::new()),
+    }
+}
+
+/// The vocabulary and idf of a fitted tf-idf vectorizer.
+fn idf_of(v: &Vectorizer) -> Option<(&Vocabulary, &Vec<f64>)> {
+    Some((v.vocabulary.as_ref()?, v.tfidf.as_ref()?.idf.as_ref()?))
+}
+
+crate::options! {
+    /// `WordVectors.mean`: how documents become tokens and mean vectors.
+    pub struct WordMeanOptions for "WordVectors.mean" {
+        /// \w+ is the seed's (every run of word characters); the other is scikit-learn's (two or more)
+        token_pattern: TokenPattern = TokenPattern::WordRuns => Choice(TokenPattern::NAMES),
+        /// words left out: scikit-learn's 318 English ones, an array, or () for none
+        stop_words: StopWords = StopWords::English => Either(&[Choice(&["english"]), Texts, Unit]),
+        /// look words up lower-cased
+        lowercase: bool = true => Bool,
+        /// a document without a known word becomes a row of zeros, is left out (the rows are named by movie id), or fails the call; a warning counts them
+        on_empty: OnEmpty = OnEmpty::Zero => Choice(OnEmpty::NAMES),
+        /// weight each word by its idf (words outside its vocabulary by the largest idf); default unweighted
+        weights: Option<Arc<Vectorizer>> = None => Custom {
+            expected: "a fitted text::tfidf_vectorizer (with idf)",
+            check: fitted_tfidf,
+        },
+    }
+}
+
+crate::options! {
+    /// `WordVectors.known`: the documents with a known word.
+    pub struct KnownOptions for "WordVectors.known" {
+        ..mean: WordMeanOptions,
+    }
+}
+
+crate::options! {
+    /// `WordVectors.coverage`: how many tokens have a vector.
+    pub struct CoverageOptions for "WordVectors.coverage" {
+        ..mean: WordMeanOptions,
+    }
+}
+
+/// What `WordVectors.coverage` reports.
+#[derive(Debug, Serialize)]
+pub struct Coverage {
+    pub documents: usize,
+    pub empty: usize,
+    /// The empty documents by movie id, or by position.
+    pub empty_ids: Vec<IdOrIndex>,
+    pub tokens: usize,
+    pub known: usize,
+    pub coverage: f64,
+}
+
+/// A movie id, or a position when the documents have none.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum IdOrIndex {
+    Id(String),
+    Index(usize),
+}
+
+impl WordMeanOptions {
+    fn mean_options(&self) -> MeanOptions {
+        MeanOptions {
+            pattern: self.token_pattern,
+            stop_words: self.stop_words.set(),
+            lowercase: self.lowercase,
+            on_empty: self.on_empty,
+        }
+    }
+}
+
+/// The mean vectors of `docs` with the script's options (and idf weights).
+pub fn means(wv: &WordVectors, docs: &[&str], o: &WordMeanOptions) -> Result<Means> {
+    let opts = o.mean_options();
+    let Some(v) = &o.weights else {
+        return mean(wv, docs, &opts, None);
+    };
+    let Some((vocabulary, idf)) = idf_of(v) else {
+        return Err(Error::invalid(
+            "mean: option 'weights' needs a fitted tf-idf vectorizer",
+        ));
+    };
+    let largest = idf.iter().copied().fold(0.0, f64::max);
+    let weight = |w: &str| Some(vocabulary.get(w).map_or(largest, |j| idf[j as usize]));
+    mean(wv, docs, &opts, Some(&weight))
+}
+
+/// The mean vectors as a matrix, rows named by `ids` (a `Movies`' ids)
+/// when given; a warning counts the documents without a known word.
+pub fn mean_matrix(
+    wv: &WordVectors,
+    docs: &[&str],
+    ids: Option<&[String]>,
+    o: &WordMeanOptions,
+) -> Result<Matrix> {
+    let m = means(wv, docs, o)?;
+    warn_empty(&m, docs.len(), ids, o.on_empty == OnEmpty::Drop);
+    let names = ids.map(|ids| m.kept.iter().map(|&i| ids[i].clone()).collect());
+    Matrix::new(m.values).with_names(names, None)
+}
+
+/// Which documents have a known word.
+pub fn known(wv: &WordVectors, docs: &[&str], o: &WordMeanOptions) -> Result<Vec<bool>> {
+    let m = means(wv, docs, o)?;
+    let mut keep = vec![true; docs.len()];
+    for &i in &m.empty {
+        keep[i] = false;
+    }
+    Ok(keep)
+}
+
+/// How many tokens and documents the vectors cover.
+pub fn coverage(
+    wv: &WordVectors,
+    docs: &[&str],
+    ids: Option<&[String]>,
+    o: &WordMeanOptions,
+) -> Result<Coverage> {
+    let m = means(wv, docs, o)?;
+    Ok(Coverage {
+        documents: docs.len(),
+        empty: m.empty.len(),
+        empty_ids: m
+            .empty
+            .iter()
+            .map(|&i| match ids {
+                Some(ids) => IdOrIndex::Id(ids[i].clone()),
+                None => IdOrIndex::Index(i),
+            })
+            .collect(),
+        tokens: m.tokens,
+        known: m.known,
+        coverage: m.known as f64 / m.tokens.max(1) as f64,
+    })
+}
+
+fn warn_empty(m: &Means, n: usize, ids: Option<&[String]>, dropped: bool) {
+    if m.empty.is_empty() {
+        return;
+    }
+    let names: Vec<String> = m
+        .empty
+        .iter()
+        .take(5)
+        .map(|&i| ids.map_or_else(|| format!("#{i}"), |ids| ids[i].clone()))
+        .collect();
+    let more = if m.empty.len() > 5 { ", …" } else { "" };
+    eprintln!(
+        "warning: mean: {} of {n} documents have no word with a vector ({}{more}): {}",
+        m.empty.len(),
+        names.join(", "),
+        if dropped { "left out" } else { "rows of zeros" }
+    );
 }
 
 #[derive(Clone, Debug)]
@@ -231,5 +390,19 @@ mod tests {
         };
         let m = mean(&wv, &docs[..1], &opts, Some(&w)).unwrap();
         assert_eq!(m.values.row(0).to_vec(), vec![0.25, 1.5]);
+    }
+
+    #[test]
+    fn idf_weights_need_a_fitted_tfidf_vectorizer() {
+        let unfitted = Value::Vectorizer(Arc::new(Vectorizer::new(Default::default(), None)));
+        assert!(fitted_tfidf(&unfitted).is_err());
+        assert!(fitted_tfidf(&Value::Int(1)).is_err());
+        let o = WordMeanOptions {
+            weights: Some(Arc::new(Vectorizer::new(Default::default(), None))),
+            ..WordMeanOptions::default()
+        };
+        let wv = WordVectors::from_rows(vec!["a".into()], ndarray::array![[1.0f32]]).unwrap();
+        let e = means(&wv, &["a"], &o).unwrap_err().to_string();
+        assert_eq!(e, "mean: option 'weights' needs a fitted tf-idf vectorizer");
     }
 }

@@ -13,8 +13,92 @@ use ahash::AHashMap;
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::error::{Error, Result};
+use crate::options::FromValue;
 
 pub use read::{Format, ReadOptions, ReadReport, UnicodeErrors};
+
+/// Word vectors as scripts hold them (cheap to copy).
+#[derive(Clone)]
+pub struct WordVectorsRef(pub std::sync::Arc<WordVectors>);
+
+/// A `most_similar` query: a word, or a vector of the vectors' width.
+#[derive(Clone, Debug)]
+pub enum Query {
+    Word(String),
+    Vector(Vec<f32>),
+}
+
+impl FromValue for Query {
+    fn from_value(v: &crate::options::Value) -> Option<Self> {
+        match v {
+            crate::options::Value::Text(w) => Some(Query::Word(w.clone())),
+            other => Vec::<f32>::from_value(other).map(Query::Vector),
+        }
+    }
+}
+
+/// One neighbour of a query.
+#[derive(Debug, serde::Serialize)]
+pub struct Neighbour {
+    pub word: String,
+    pub similarity: f64,
+}
+
+impl WordVectorsRef {
+    /// Reads a file of vectors; a warning counts the words seen twice.
+    pub fn read(path: &std::path::Path, o: &ReadOptions) -> Result<WordVectorsRef> {
+        let (wv, report) = read::read(path, o)?;
+        if let Some((word, at)) = report.duplicates.first() {
+            eprintln!(
+                "warning: {}: {} words were there already and kept their first vector (the first: '{word}', word {})",
+                path.display(),
+                report.duplicates.len(),
+                at + 1
+            );
+        }
+        Ok(WordVectorsRef(std::sync::Arc::new(wv)))
+    }
+
+    /// The `n` nearest words to `query`.
+    pub fn nearest(&self, query: &Query, n: usize) -> Result<Vec<Neighbour>> {
+        let found = match query {
+            Query::Word(w) => self.0.most_similar(&[w.as_str()], &[], &[], n)?,
+            Query::Vector(v) => {
+                let v = Array1::from(v.clone());
+                self.0.most_similar(&[], &[], &[v.view()], n)?
+            }
+        };
+        Ok(neighbours(found))
+    }
+
+    /// b − a + c: the `n` words nearest to it.
+    pub fn analogy(&self, a: &str, b: &str, c: &str, n: usize) -> Result<Vec<Neighbour>> {
+        Ok(neighbours(self.0.most_similar(&[b, c], &[a], &[], n)?))
+    }
+}
+
+fn neighbours(found: Vec<(String, f32)>) -> Vec<Neighbour> {
+    found
+        .into_iter()
+        .map(|(word, s)| Neighbour {
+            word,
+            similarity: f64::from(s),
+        })
+        .collect()
+}
+
+impl std::fmt::Display for WordVectorsRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first: Vec<&str> = self.0.words().iter().take(5).map(String::as_str).collect();
+        write!(
+            f,
+            "WordVectors {} words × {} (f32); first: {}",
+            self.0.len(),
+            self.0.dim(),
+            first.join(", ")
+        )
+    }
+}
 
 #[derive(Debug)]
 pub struct WordVectors {

@@ -28,22 +28,13 @@ pub enum Format {
     Native,
 }
 
-impl Format {
-    pub fn parse(name: &str) -> Result<Format> {
-        Ok(match name {
-            "auto" => Format::Auto,
-            "word2vec" | "word2vec_binary" => Format::Word2VecBinary,
-            "word2vec_text" | "fasttext" => Format::Word2VecText,
-            "glove" => Format::Glove,
-            "native" | "safetensors" => Format::Native,
-            other => {
-                return Err(Error::invalid(format!(
-                    "unknown word-vector format '{other}'"
-                )));
-            }
-        })
-    }
-}
+crate::choices!(impl Format {
+    Auto = "auto",
+    Word2VecBinary = "word2vec_binary",
+    Word2VecText = "word2vec_text",
+    Glove = "glove",
+    Native = "native",
+});
 
 /// What to do with a word whose bytes are not UTF-8 (gensim's `unicode_errors`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,25 +44,19 @@ pub enum UnicodeErrors {
     Ignore,
 }
 
-#[derive(Clone, Debug)]
-pub struct ReadOptions {
-    pub format: Format,
-    /// Only the first N words, as gensim's `limit`.
-    pub limit: Option<usize>,
-    /// Lower-case every word; a word that becomes one seen before keeps the
-    /// earlier (more frequent) vector.
-    pub lowercase: bool,
-    pub unicode_errors: UnicodeErrors,
-}
+crate::choices!(impl UnicodeErrors { Strict = "strict", Replace = "replace", Ignore = "ignore" });
 
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            format: Format::Auto,
-            limit: None,
-            lowercase: false,
-            unicode_errors: UnicodeErrors::Strict,
-        }
+crate::options! {
+    /// `text::word_vectors`: how a file of word vectors is read.
+    pub struct ReadOptions for "text::word_vectors" {
+        /// auto: told from the content (gzip, a COUNT DIM header, binary or text records, genrelab's .safetensors)
+        format: Format = Format::Auto => Choice(Format::NAMES),
+        /// read only the first N words (gensim's limit); default all
+        limit: Option<usize> = None => Int(POSITIVE_INT),
+        /// lower-case every word; merged words keep the earlier vector
+        lowercase: bool = false => Bool,
+        /// a word that is not UTF-8 fails the load (strict), or its bad bytes become U+FFFD or are dropped (gensim's unicode_errors)
+        unicode_errors: UnicodeErrors = UnicodeErrors::Strict => Choice(UnicodeErrors::NAMES),
     }
 }
 
