@@ -2,6 +2,7 @@
 //! from script values and option maps to the plain Rust in the domain
 //! modules, and from [`crate::Error`] back to script errors.
 
+pub mod classifier;
 pub mod convert;
 pub mod core;
 pub mod data;
@@ -92,6 +93,7 @@ pub fn schemas() -> impl Iterator<Item = &'static Schema> {
         crate::tmdb::handle::SearchOptions::schema(),
         crate::tmdb::handle::DownloadOptions::schema(),
         crate::imdb::BasicsOptions::schema(),
+        crate::text::finetune::FineTuneOptions::schema(),
     ]
     .into_iter()
 }
@@ -123,7 +125,8 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<crate::metrics::calibrate::Calibration>("Calibration")
         .register_type_with_name::<crate::text::svd::Svd>("TruncatedSVD")
         .register_type_with_name::<crate::tmdb::handle::TmdbRef>("TmdbClient")
-        .register_type_with_name::<crate::imdb::BasicsRef>("ImdbBasics");
+        .register_type_with_name::<crate::imdb::BasicsRef>("ImdbBasics")
+        .register_type_with_name::<crate::text::finetune::TextClassifier>("TextClassifier");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -146,6 +149,8 @@ pub fn register_all(engine: &mut Engine) {
                 exported_module!(vectors::vectors_methods),
                 exported_module!(encoder::encoder_module),
                 exported_module!(encoder::encoder_methods),
+                exported_module!(classifier::classifier_module),
+                exported_module!(classifier::classifier_methods),
             ],
         ),
         (

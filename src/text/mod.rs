@@ -4,6 +4,7 @@
 
 pub mod count;
 pub mod encoder;
+pub mod finetune;
 pub mod svd;
 pub mod tfidf;
 pub mod tokenize;

@@ -30,6 +30,15 @@ pub struct BertConfig {
     pub layer_norm_eps: f64,
     #[serde(default = "default_position_type")]
     pub position_embedding_type: String,
+    /// Dropout in training (`BertConfig`'s defaults).
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+}
+
+fn default_dropout() -> f64 {
+    0.1
 }
 
 fn default_model_type() -> String {

@@ -92,7 +92,7 @@ fn norm(n: &candle_nn::LayerNorm) -> candle_core::Result<Norm> {
 }
 
 /// The elements a `rows` × `cols` window from (`row`, `col`) spans in a
-/// buffer whose rows are `stride` apart (`rows` ≥ 1).
+/// buffer whose rows are `stride` apart.
 fn window(
     row: usize,
     col: usize,
@@ -101,11 +101,14 @@ fn window(
     stride: usize,
 ) -> std::ops::Range<usize> {
     let start = row * stride + col;
+    if rows == 0 {
+        return start..start;
+    }
     start..start + (rows - 1) * stride + cols
 }
 
 /// `rows` × `cols` of `data` from (`row`, `col`), rows `stride` apart.
-fn view(
+pub(crate) fn view(
     data: &[f32],
     row: usize,
     col: usize,
@@ -121,7 +124,7 @@ fn view(
 }
 
 /// As [`view`], mutable.
-fn view_mut(
+pub(crate) fn view_mut(
     data: &mut [f32],
     row: usize,
     col: usize,

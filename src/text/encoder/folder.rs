@@ -325,6 +325,15 @@ fn tensor_error(path: &Path, e: candle_core::Error) -> Error {
     }
 }
 
+/// A stable, fast fingerprint of `parts` (the weights of a tuned model).
+pub fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut h = WordHash::default();
+    for p in parts {
+        h.write(p);
+    }
+    h.finish()
+}
+
 /// Two 64-bit multiply-xorshift lanes over 8-byte words: a stable, fast
 /// fingerprint (not cryptographic) of ~90 MB of weights in ~10 ms.
 struct WordHash {

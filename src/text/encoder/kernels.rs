@@ -32,7 +32,6 @@ macro_rules! dispatch_kernel {
     };
 }
 
-#[allow(unused_imports)]
 pub(crate) use dispatch_kernel as dispatch;
 
 /// e^x for x in about [-87, 88] (clamped there), branch-free.

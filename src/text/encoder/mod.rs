@@ -82,6 +82,19 @@ pub struct Encoded {
     pub truncated: usize,
 }
 
+/// The device of `target`.
+fn device(target: Target) -> Result<Device> {
+    match target {
+        Target::Cpu | Target::CandleCpu => Ok(Device::Cpu),
+        Target::Cuda => Device::new_cuda(0).map_err(|e| match e {
+            candle_core::Error::NotCompiledWithCudaSupport => Error::invalid(
+                "text::encoder: device \"cuda\" needs a genrelab built with the cuda feature (cargo build --release --features cuda)",
+            ),
+            other => Error::invalid(format!("text::encoder: no CUDA device: {other}")),
+        }),
+    }
+}
+
 /// A stable 128-bit FNV-1a hash, hex: cache keys that do not change between
 /// runs, builds or machines (std's hasher promises none of that).
 pub fn fnv128(bytes: &[u8]) -> String {
@@ -99,6 +112,45 @@ impl SentenceEncoder {
     /// file, the unreadable one, or the missing or mis-shaped tensor.
     pub fn open(path: &Path, options: &EncoderOptions) -> Result<SentenceEncoder> {
         let folder = Folder::read(path)?;
+        let device = device(options.target.unwrap_or(Target::Cpu))?;
+        let (bert, fingerprint) = folder.load(&device)?;
+        SentenceEncoder::assemble(path, folder, bert, fingerprint, options)
+    }
+
+    /// The model of `path`'s folder with other weights (`BertModel`'s
+    /// names and shapes): a fine-tuned encoder. `fingerprint` identifies
+    /// the weights in caches.
+    pub fn with_weights(
+        path: &Path,
+        folder: Folder,
+        tensors: &[(String, Vec<usize>, Vec<f32>)],
+        fingerprint: String,
+        options: &EncoderOptions,
+    ) -> Result<SentenceEncoder> {
+        let device = device(options.target.unwrap_or(Target::Cpu))?;
+        let map = tensors
+            .iter()
+            .map(|(name, shape, data)| {
+                Ok((
+                    name.clone(),
+                    candle_core::Tensor::from_slice(data, shape.as_slice(), &device)?,
+                ))
+            })
+            .collect::<candle_core::Result<std::collections::HashMap<_, _>>>()
+            .map_err(|e| Error::invalid(format!("text::encoder: {e}")))?;
+        let vb = candle_nn::VarBuilder::from_tensors(map, DType::F32, &device);
+        let bert = Bert::load(vb, &folder.config)
+            .map_err(|e| Error::invalid(format!("text::encoder: the tuned weights: {e}")))?;
+        SentenceEncoder::assemble(path, folder, bert, fingerprint, options)
+    }
+
+    fn assemble(
+        path: &Path,
+        folder: Folder,
+        bert: Bert,
+        fingerprint: String,
+        options: &EncoderOptions,
+    ) -> Result<SentenceEncoder> {
         let max_length = options.max_length.unwrap_or(folder.max_seq_length);
         if max_length < 2 || max_length > folder.config.max_position_embeddings {
             return Err(Error::invalid(format!(
@@ -107,16 +159,6 @@ impl SentenceEncoder {
             )));
         }
         let target = options.target.unwrap_or(Target::Cpu);
-        let device = match target {
-            Target::Cpu | Target::CandleCpu => Device::Cpu,
-            Target::Cuda => Device::new_cuda(0).map_err(|e| match e {
-                candle_core::Error::NotCompiledWithCudaSupport => Error::invalid(
-                    "text::encoder: device \"cuda\" needs a genrelab built with the cuda feature (cargo build --release --features cuda)",
-                ),
-                other => Error::invalid(format!("text::encoder: no CUDA device: {other}")),
-            })?,
-        };
-        let (bert, fingerprint) = folder.load(&device)?;
         let dim = bert.hidden_size();
         let model = match target {
             Target::Cpu => Model::Cpu(
@@ -145,6 +187,11 @@ impl SentenceEncoder {
         self.dim
     }
 
+    /// Identifies the model files (and, for a tuned encoder, its weights).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
     /// The model's name: its folder's.
     pub fn name(&self) -> String {
         self.folder
@@ -171,10 +218,15 @@ impl SentenceEncoder {
         self.tokenizer.encode(text, self.max_length)
     }
 
+    /// The token ids of `text` cut at `max_length` (for training).
+    pub fn token_ids_at(&self, text: &str, max_length: usize) -> Vec<u32> {
+        self.tokenizer.encode(text, max_length)
+    }
+
     /// The embedding of one text.
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
         let ids = self.token_ids(text);
-        let rows = self.embed(&[&ids], &mut Scratch::default())?;
+        let rows = self.embed(&[&ids], &mut Scratch::default(), self.normalize)?;
         Ok(rows.into_raw_vec_and_offset().0)
     }
 
@@ -205,8 +257,14 @@ impl SentenceEncoder {
         )
     }
 
-    /// Embeddings of a batch of token id sequences (rows in their order).
-    fn embed(&self, sequences: &[&[u32]], scratch: &mut Scratch) -> Result<Array2<f32>> {
+    /// Embeddings of a batch of token id sequences (rows in their order),
+    /// scaled to unit length with `normalize`.
+    fn embed(
+        &self,
+        sequences: &[&[u32]],
+        scratch: &mut Scratch,
+        normalize: bool,
+    ) -> Result<Array2<f32>> {
         let d = self.dim;
         if sequences.is_empty() {
             return Ok(Array2::zeros((0, d)));
@@ -233,7 +291,7 @@ impl SentenceEncoder {
                 run().map_err(|e| Error::invalid(format!("text::encoder: {e}")))?
             }
         };
-        if self.normalize {
+        if normalize {
             for row in rows.chunks_exact_mut(d) {
                 // torch.nn.functional.normalize: x / max(‖x‖, 1e-12).
                 let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
@@ -253,10 +311,30 @@ impl SentenceEncoder {
         names: Option<Vec<String>>,
         batch: usize,
         cache: Option<&Path>,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Encoded> {
+        self.encode_rows(texts, names, batch, cache, self.normalize, progress)
+    }
+
+    /// [`SentenceEncoder::encode`], unit length or not as `normalize` says
+    /// (a classification head reads the pooled vectors as they are).
+    pub fn encode_rows(
+        &self,
+        texts: &[&str],
+        names: Option<Vec<String>>,
+        batch: usize,
+        cache: Option<&Path>,
+        normalize: bool,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Encoded> {
         let keys: Vec<String> = texts.par_iter().map(|t| fnv128(t.as_bytes())).collect();
-        let mut known = RowCache::open(cache, &self.signature(), self.dim())?;
+        let signature = format!("{}/rows-normalized={normalize}", self.signature());
+        let signature = if normalize == self.normalize {
+            self.signature()
+        } else {
+            signature
+        };
+        let mut known = RowCache::open(cache, &signature, self.dim())?;
         let tokens: Vec<Vec<u32>> = texts
             .par_iter()
             .map(|t| self.tokenizer.token_ids(t))
@@ -299,9 +377,9 @@ impl SentenceEncoder {
                     .and_then(|mut s| s.pop())
                     .unwrap_or_default();
                 let rows = if serial {
-                    crate::nn::gemm::serial(|| self.embed(&sequences, &mut scratch))
+                    crate::nn::gemm::serial(|| self.embed(&sequences, &mut scratch, normalize))
                 } else {
-                    self.embed(&sequences, &mut scratch)
+                    self.embed(&sequences, &mut scratch, normalize)
                 };
                 if let Ok(mut s) = scratches.lock() {
                     s.push(scratch);
