@@ -21,6 +21,9 @@ pub enum Output {
     Stdout,
     /// Collected in memory, for tests and embedding.
     Buffer(Rc<RefCell<String>>),
+    /// Only to the record's listener (the Jupyter kernel shows it as the
+    /// cell's output).
+    Listener,
 }
 
 impl Output {
@@ -31,6 +34,16 @@ impl Output {
 
     pub fn write_line(&self, line: &str) {
         crate::record::text(line);
+        self.write_raw(line);
+    }
+
+    /// `debug` output: stdout in a terminal, stderr in a notebook.
+    pub fn write_debug(&self, line: &str) {
+        crate::record::stderr(line);
+        self.write_raw(line);
+    }
+
+    fn write_raw(&self, line: &str) {
         match self {
             Output::Stdout => crate::io_util::print_line(line),
             Output::Buffer(buf) => {
@@ -38,6 +51,7 @@ impl Output {
                 buf.push_str(line);
                 buf.push('\n');
             }
+            Output::Listener => {}
         }
     }
 }
@@ -143,7 +157,7 @@ pub fn build_engine(config: &EngineConfig) -> Engine {
             (None, Some(l)) => format!("{l}: "),
             _ => String::new(),
         };
-        out.write_line(&format!("{place}{text}"));
+        out.write_debug(&format!("{place}{text}"));
     });
 
     // Checked between script operations; Rust primitives poll the same flag.

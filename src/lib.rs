@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod cluster;
+pub mod completion;
 pub mod data;
 pub mod diagnostics;
 pub mod docs;
@@ -24,6 +25,7 @@ pub mod imdb;
 pub mod input;
 pub mod interrupt;
 pub mod io_util;
+pub mod kernel;
 pub mod linear;
 pub mod matrix;
 pub mod metrics;

@@ -1,4 +1,5 @@
-//! `genrelab` (REPL), `genrelab run FILE [ARGS…]`, `genrelab doc [MODULE]`.
+//! `genrelab` (REPL), `genrelab run FILE [ARGS…]`, `genrelab doc [MODULE]`,
+//! `genrelab kernel FILE` (Jupyter), `genrelab kernel install`.
 //! Exit codes: 0 success, 1 script error, 2 usage error.
 
 use std::path::PathBuf;
@@ -45,6 +46,35 @@ enum Command {
     },
     /// Print the Markdown reference of every script function (or one module's).
     Doc { module: Option<String> },
+    /// Run as a Jupyter kernel (Jupyter starts it with its connection file),
+    /// or `kernel install` the kernelspec so Jupyter lists genrelab.
+    #[command(args_conflicts_with_subcommands = true)]
+    Kernel {
+        #[command(subcommand)]
+        action: Option<KernelAction>,
+        /// The connection file Jupyter writes for the kernel.
+        connection_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KernelAction {
+    /// Write the kernelspec (kernel.json with this binary's path, logos);
+    /// --user is the default.
+    Install {
+        /// Into the user's Jupyter data folder (~/.local/share/jupyter).
+        #[arg(long, group = "destination")]
+        user: bool,
+        /// Into the active Python environment ($VIRTUAL_ENV or $CONDA_PREFIX).
+        #[arg(long, group = "destination")]
+        sys_prefix: bool,
+        /// Into DIR/share/jupyter.
+        #[arg(long, group = "destination", value_name = "DIR")]
+        prefix: Option<PathBuf>,
+        /// The kernel's name in Jupyter.
+        #[arg(long, default_value = "genrelab")]
+        name: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -111,6 +141,30 @@ fn main() -> ExitCode {
             }
             code
         }
+        Some(Command::Kernel {
+            action: None,
+            connection_file: Some(file),
+        }) => ExitCode::from(genrelab::kernel::run(&file) as u8),
+        Some(Command::Kernel {
+            action: None,
+            connection_file: None,
+        }) => {
+            eprintln!(
+                "error: genrelab kernel needs the connection file Jupyter passes (genrelab kernel FILE), \
+                 or `genrelab kernel install` to register the kernel with Jupyter"
+            );
+            ExitCode::from(2)
+        }
+        Some(Command::Kernel {
+            action:
+                Some(KernelAction::Install {
+                    user: _,
+                    sys_prefix,
+                    prefix,
+                    name,
+                }),
+            ..
+        }) => install_kernel(sys_prefix, prefix, &name),
         Some(Command::Doc { module }) => {
             let session = Session::new(config, Vec::new());
             let all = docs::collect(session.engine());
@@ -146,4 +200,46 @@ fn take_report(args: Vec<String>) -> (Vec<String>, Option<PathBuf>) {
         }
     }
     (kept, report)
+}
+
+/// `genrelab kernel install`: the kernelspec for this binary.
+fn install_kernel(sys_prefix: bool, prefix: Option<PathBuf>, name: &str) -> ExitCode {
+    use genrelab::kernel::install::{Destination, data_dir, install};
+    let destination = match (sys_prefix, prefix) {
+        (_, Some(dir)) => Destination::Prefix(dir),
+        (true, None) => Destination::SysPrefix,
+        (false, None) => Destination::User,
+    };
+    let program = match std::env::current_exe().and_then(std::fs::canonicalize) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot find this program's own path: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let data = genrelab::find_data_dir()
+        .ok()
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    let installed = data_dir(&destination, |k| std::env::var(k).ok())
+        .and_then(|dir| install(&dir, name, &program, data.as_deref()));
+    match installed {
+        Ok(folder) => {
+            println!("installed kernelspec '{name}' in {}", folder.display());
+            match data {
+                Some(d) => println!("notebooks will read DATA_DIR = {}", d.display()),
+                None => println!(
+                    "no data folder found now; notebooks look for GENRELAB_DATA, ./data or ../shared/data"
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if matches!(e, genrelab::Error::Invalid(_)) {
+                2
+            } else {
+                1
+            })
+        }
+    }
 }

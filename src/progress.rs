@@ -1,10 +1,32 @@
 //! A one-line progress bar on stderr for long primitives (feature
 //! extraction, training): `label [#####·····] 120/7128 45.1/s ETA 2m35s note`.
 //! Drawn only when stderr is a terminal, at most ten times a second, so
-//! piped runs and golden outputs stay clean.
+//! piped runs and golden outputs stay clean. Where a [`Sink`] is set (the
+//! Jupyter kernel), the bar goes there instead and is updated in place.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+/// Where bars go instead of stderr. Bars are drawn from whichever thread
+/// runs the work (rayon workers included), hence `Send + Sync`.
+pub trait Sink: Send + Sync {
+    /// Bar `id` now reads `line`; `finished` on its last draw.
+    fn show(&self, id: u64, line: &str, finished: bool);
+}
+
+static SINK: RwLock<Option<Arc<dyn Sink>>> = RwLock::new(None);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Sends every bar to `sink` from now on (`None`: back to stderr).
+pub fn set_sink(sink: Option<Arc<dyn Sink>>) {
+    *SINK.write().unwrap_or_else(|e| e.into_inner()) = sink;
+}
+
+fn sink() -> Option<Arc<dyn Sink>> {
+    SINK.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 pub struct Progress {
     label: String,
@@ -13,6 +35,7 @@ pub struct Progress {
     started: Instant,
     last_draw: Option<Instant>,
     enabled: bool,
+    id: u64,
 }
 
 impl Progress {
@@ -23,7 +46,8 @@ impl Progress {
             unit,
             started: Instant::now(),
             last_draw: None,
-            enabled: std::io::stderr().is_terminal(),
+            enabled: std::io::stderr().is_terminal() || sink().is_some(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -55,6 +79,10 @@ impl Progress {
         }
         self.last_draw = Some(now);
         let text = line(self);
+        if let Some(sink) = sink() {
+            sink.show(self.id, &text, finished);
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{text}");
         if finished {

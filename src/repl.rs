@@ -13,131 +13,15 @@ use rustyline::error::ReadlineError;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{CompletionType, Config, Context, Editor, Helper, Highlighter, Hinter};
 
+use crate::completion::Completions;
 use crate::docs::{self, FunctionDoc};
 use crate::engine::EngineConfig;
 use crate::input::is_incomplete;
 use crate::interrupt;
 use crate::session::Session;
 
-const KEYWORDS: &[&str] = &[
-    "let", "const", "fn", "if", "else", "for", "in", "while", "loop", "break", "continue",
-    "return", "throw", "try", "catch", "import", "export", "as", "true", "false", "print", "debug",
-    "switch",
-];
-
 const COMMANDS: &str =
     ":help [NAME]  :functions [MODULE]  :vars  :reset  :report FILE.html|.md  :quit";
-
-/// What the completer knows, refreshed after every evaluation.
-#[derive(Default)]
-struct Completions {
-    modules: Vec<String>,
-    /// `data::movies`, ...
-    module_functions: Vec<String>,
-    globals: Vec<String>,
-    /// (receiver type, method)
-    methods: Vec<(String, String)>,
-    /// (name, type)
-    variables: Vec<(String, String)>,
-    script_functions: Vec<String>,
-}
-
-impl Completions {
-    fn new(session: &Session, docs: &[FunctionDoc]) -> Completions {
-        let mut c = Completions {
-            modules: docs::modules(docs),
-            module_functions: docs
-                .iter()
-                .filter(|d| d.module.is_some() && d.receiver.is_none())
-                .map(FunctionDoc::qualified_name)
-                .collect(),
-            globals: docs
-                .iter()
-                .filter(|d| d.module.is_none())
-                .map(|d| d.name.clone())
-                .collect(),
-            methods: docs::methods_by_type(session.engine()),
-            ..Completions::default()
-        };
-        c.module_functions.dedup();
-        c.globals.dedup();
-        c.refresh(session);
-        c
-    }
-
-    fn refresh(&mut self, session: &Session) {
-        self.variables = session.variables();
-        self.script_functions = session
-            .script_functions()
-            .into_iter()
-            .filter_map(|f| f.split('(').next().map(str::to_string))
-            .collect();
-    }
-
-    /// Candidates for the word ending at the cursor, and where it starts.
-    fn complete(&self, line: &str, pos: usize) -> (usize, Vec<Pair>) {
-        let before = &line[..pos];
-        let start = before
-            .char_indices()
-            .rev()
-            .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | ':' | '.')))
-            .map_or(0, |(i, c)| i + c.len_utf8());
-        let word = &before[start..];
-        let pair = |display: &str, replacement: String| Pair {
-            display: display.to_string(),
-            replacement,
-        };
-        if word.contains("::") {
-            let found = self
-                .module_functions
-                .iter()
-                .filter(|f| f.starts_with(word))
-                .map(|f| pair(f, format!("{f}(")))
-                .collect();
-            return (start, found);
-        }
-        if let Some(dot) = word.rfind('.') {
-            let (receiver, partial) = (&word[..dot], &word[dot + 1..]);
-            let receiver_type = self
-                .variables
-                .iter()
-                .rev()
-                .find(|(name, _)| name == receiver)
-                .map(|(_, t)| docs::script_type_of(t));
-            let mut names: Vec<&str> = self
-                .methods
-                .iter()
-                .filter(|(t, _)| receiver_type.as_ref().is_none_or(|rt| rt == t))
-                .map(|(_, m)| m.as_str())
-                .filter(|m| m.starts_with(partial))
-                .collect();
-            names.sort_unstable();
-            names.dedup();
-            let found = names
-                .into_iter()
-                .map(|m| pair(m, format!("{m}(")))
-                .collect();
-            return (start + dot + 1, found);
-        }
-        let mut found: Vec<Pair> = Vec::new();
-        for (name, _) in &self.variables {
-            found.push(pair(name, name.clone()));
-        }
-        for m in &self.modules {
-            found.push(pair(&format!("{m}::"), format!("{m}::")));
-        }
-        for f in self.globals.iter().chain(&self.script_functions) {
-            found.push(pair(f, format!("{f}(")));
-        }
-        for k in KEYWORDS {
-            found.push(pair(k, k.to_string()));
-        }
-        found.retain(|p| p.display.starts_with(word));
-        found.sort_by(|a, b| a.display.cmp(&b.display));
-        found.dedup_by(|a, b| a.display == b.display);
-        (start, found)
-    }
-}
 
 #[derive(Helper, Highlighter, Hinter)]
 struct ReplHelper {
@@ -153,7 +37,15 @@ impl Completer for ReplHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        Ok(self.completions.borrow().complete(line, pos))
+        let (start, found) = self.completions.borrow().complete(line, pos);
+        let pairs = found
+            .into_iter()
+            .map(|c| Pair {
+                display: c.display,
+                replacement: c.replacement,
+            })
+            .collect();
+        Ok((start, pairs))
     }
 }
 
@@ -383,46 +275,4 @@ fn interactive(session: &mut Session, docs: &[FunctionDoc]) -> i32 {
         }
     }
     0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn completions() -> (Session, Completions) {
-        let (mut session, _) = Session::capturing(Err("no data".into()));
-        let _ = session
-            .eval(
-                "let m = data::matrix([[1]]); let words = [\"a\"]; let v = text::count_vectorizer();",
-                "t",
-            )
-            .unwrap();
-        let docs = docs::collect(session.engine());
-        let c = Completions::new(&session, &docs);
-        (session, c)
-    }
-
-    fn names(found: (usize, Vec<Pair>)) -> Vec<String> {
-        found.1.into_iter().map(|p| p.display).collect()
-    }
-
-    #[test]
-    fn completes_modules_functions_methods_and_variables() {
-        let (_s, c) = completions();
-        assert!(names(c.complete("da", 2)).contains(&"data::".to_string()));
-        assert!(names(c.complete("data::mov", 9)).contains(&"data::movies".to_string()));
-        let methods = names(c.complete("m.sh", 4));
-        assert_eq!(methods, vec!["shape"]);
-        let on_matrix = names(c.complete("m.", 2));
-        assert!(on_matrix.contains(&"to_sparse".to_string()));
-        assert!(
-            !on_matrix.contains(&"split".to_string()),
-            "Movies methods are not offered on a Matrix"
-        );
-        assert!(names(c.complete("words.pu", 8)).contains(&"push".to_string()));
-        assert_eq!(names(c.complete("v.fit_t", 7)), vec!["fit_transform"]);
-        assert_eq!(names(c.complete("v.fit_t", 7)), vec!["fit_transform"]);
-        assert!(names(c.complete("let y = wo", 10)).contains(&"words".to_string()));
-        assert_eq!(c.complete("let y = wo", 10).0, 8);
-    }
 }

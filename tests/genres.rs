@@ -109,7 +109,7 @@ fn bad_matrices_and_paths_give_clear_errors() {
         ),
         (
             format!("plot::heatmap({square}, #{{ title: \"t\" }})"),
-            "option 'path' is required".into(),
+            "option 'path' is missing: give a file name ending in .png or .svg".into(),
         ),
         (
             format!("plot::heatmap({square}, #{{ path: \"{d}/x.png\", colormap: \"jet\" }})"),

@@ -115,7 +115,9 @@ fn counts_and_sizes_out_of_range_name_the_option_the_value_and_the_range() {
     );
     expect_error(
         "plot::bar([1], [\"a\"], #{ title: \"no path\" })",
-        &["plot::bar: option 'path' is required (a string)"],
+        &[
+            "plot::bar: option 'path' is missing: give a file name ending in .png or .svg (only a notebook or a run with --report shows a figure without one)",
+        ],
     );
     expect_error(
         "nn::mlp(#{}).fit(data::matrix([[1.0]]), data::binarizer([[\"a\"]]).transform([[\"a\"]]), #{ batch_size: 0 })",

@@ -77,14 +77,14 @@ fn a_failing_script_gives_a_report_with_everything_in_order() {
         "<span class=\"k\">let</span> dir",
         "<pre class=\"out\">first line of output",
         "<table class=\"t\">",
-        "<td>War &lt;&amp;&gt;</td><td class=\"num\">237</td>",
+        "<td style=\"text-align: left\">War &lt;&amp;&gt;</td><td class=\"num\">237</td>",
         "src=\"data:image/png;base64,iVBOR",
         "bars.png</figcaption>",
         "<svg",
         "bars.svg</figcaption>",
         "<pre class=\"out\">after the figures",
-        "<th>f1-score</th>",
-        "<td>micro avg</td>",
+        "<th class=\"num\">f1-score</th>",
+        "<td style=\"text-align: left\">micro avg</td>",
         "<div class=\"error\"><pre>",
     ];
     let places: Vec<usize> = order.iter().map(|n| position(&html, n)).collect();

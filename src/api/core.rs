@@ -22,10 +22,10 @@ pub mod core_functions {
     use crate::api::convert::RhaiResult;
     use crate::docs::{self, HelpText};
 
-    /// Tells the report of this run (`genrelab run … --report FILE`) that
-    /// the next printed `text` is a table with these `columns`, `cells`
-    /// (arrays of strings, as shown) and numeric columns `right` (bools),
-    /// so the report shows it as a table; without a report it does
+    /// Tells the report of this run (`genrelab run … --report FILE`) or the
+    /// notebook that the next printed `text` is a table with these
+    /// `columns`, `cells` (arrays of strings, as shown) and numeric columns
+    /// `right` (bools), so it is shown as a table; elsewhere it does
     /// nothing. `std/table`'s `show` calls it; scripts print tables with
     /// `table::show`.
     ///
@@ -35,7 +35,7 @@ pub mod core_functions {
     /// report_table(["genre", "n"], [["Drama", "3"]], [false, true], "genre  n\nDrama  3");
     /// ```
     pub fn report_table(columns: rhai::Array, cells: rhai::Array, right: rhai::Array, text: &str) {
-        if !crate::record::is_recording() {
+        if !crate::record::is_collecting() {
             return;
         }
         let strings =

@@ -359,7 +359,7 @@ pub mod report_methods {
     #[rhai_fn(global, name = "print", pure)]
     pub fn report_print(r: &mut Report) -> String {
         let text = r.text();
-        if crate::record::is_recording() {
+        if crate::record::is_collecting() {
             let (columns, rows, numeric) = r.table();
             crate::record::table(columns, rows, numeric, &text);
         }

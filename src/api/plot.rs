@@ -13,13 +13,15 @@ pub mod plot_module {
 
     /// A heatmap of `matrix` with every row and column labelled (column
     /// labels rotated), a colour bar and, with `annotate`, each cell's value.
-    /// PNG or SVG by the extension of `path`. Returns the path.
+    /// PNG or SVG by the extension of `path`; in a notebook (the Jupyter
+    /// kernel) the figure is shown inline, with or without a path. Returns
+    /// the path ("" when there is none).
     ///
     /// Arguments: `matrix`; `options` (below).
     ///
-    /// Errors: a bad option (no path, say); an extension other than
-    /// .png/.svg; a folder that does not exist; label counts that do not
-    /// match; `labels` on a non-square matrix; NaN or infinite values.
+    /// Errors: no path outside a notebook or a `--report` run; an extension
+    /// other than .png/.svg; a folder that does not exist; label counts that
+    /// do not match; `labels` on a non-square matrix; NaN or infinite values.
     ///
     /// ```rhai
     /// let m = genres::pair_counts([["Crime", "Action"], ["Drama"], ["Action", "Drama"]]);
@@ -33,11 +35,13 @@ pub mod plot_module {
         })
     }
 
-    /// Horizontal bars, one per label, in the order given. Returns the path.
+    /// Horizontal bars, one per label, in the order given. Returns the path
+    /// ("" without one: shown in a notebook or a `--report` only).
     ///
     /// Arguments: `counts` — numbers; `labels` — one per count; `options` (below).
     ///
-    /// Errors: counts and labels of different lengths; no counts; a bad option or path.
+    /// Errors: counts and labels of different lengths; no counts; a bad
+    /// option or path; no path outside a notebook or a `--report` run.
     ///
     /// ```rhai
     /// let path = plot::bar([3372, 2767, 1790], ["Drama", "Comedy", "Thriller"], #{ path: data::temp_path("bars.png") });
@@ -61,12 +65,14 @@ pub mod plot_module {
     }
 
     /// Lines over a numeric x axis: `series` maps a name to its y values, one
-    /// per `x`. Returns the path.
+    /// per `x`. Returns the path ("" without one: shown in a notebook or a
+    /// `--report` only).
     ///
     /// Arguments: `x` — numbers; `series` — name -> array of numbers;
     /// `options` (below).
     ///
-    /// Errors: a series of another length than `x`; no series; a bad option or path.
+    /// Errors: a series of another length than `x`; no series; a bad option
+    /// or path; no path outside a notebook or a `--report` run.
     ///
     /// ```rhai
     /// let path = plot::line([1990, 2000, 2010], #{ Drama: [0.5, 0.45, 0.4], War: [0.05, 0.03, 0.02] },

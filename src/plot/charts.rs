@@ -14,7 +14,7 @@ crate::options! {
     /// `plot::heatmap`.
     pub struct HeatmapOptions for "plot::heatmap" {
         /// the .png or .svg file to write
-        path: String = String::new() => Text; required,
+        path: Option<String> = None => Text; shown "none: shown in a notebook or a --report only",
         /// the title above the plot
         title: String = String::new() => Text,
         /// names of both axes of a square matrix
@@ -51,7 +51,7 @@ crate::options! {
     /// `plot::bar`.
     pub struct BarOptions for "plot::bar" {
         /// the .png or .svg file to write
-        path: String = String::new() => Text; required,
+        path: Option<String> = None => Text; shown "none: shown in a notebook or a --report only",
         /// the title above the plot
         title: String = String::new() => Text,
         /// [width, height] in pixels
@@ -70,7 +70,7 @@ crate::options! {
     /// `plot::line`.
     pub struct LineOptions for "plot::line" {
         /// the .png or .svg file to write
-        path: String = String::new() => Text; required,
+        path: Option<String> = None => Text; shown "none: shown in a notebook or a --report only",
         /// the title above the plot
         title: String = String::new() => Text,
         /// the x axis' label
@@ -88,6 +88,18 @@ pub fn names_or_numbers(names: Option<&[String]>, n: usize) -> Vec<String> {
         || (0..n).map(|i| i.to_string()).collect(),
         <[String]>::to_vec,
     )
+}
+
+/// Where `function` draws: `path`, or nowhere but the notebook or report
+/// listening; with neither the figure would be lost, so that is an error.
+fn destination<'a>(path: &'a Option<String>, function: &str) -> Result<Option<&'a Path>> {
+    if path.is_none() && !crate::record::is_collecting() {
+        return Err(Error::invalid(format!(
+            "{function}: option 'path' is missing: give a file name ending in .png or .svg \
+             (only a notebook or a run with --report shows a figure without one)"
+        )));
+    }
+    Ok(path.as_deref().map(Path::new))
 }
 
 fn size_or(size: Option<[u32; 2]>, default: (u32, u32)) -> (u32, u32) {
@@ -156,8 +168,11 @@ pub fn heatmap(matrix: &Matrix, o: &HeatmapOptions) -> Result<String> {
         (260 + 40 * c as u32).clamp(400, 2400),
         (220 + 34 * r as u32).clamp(300, 2400),
     );
-    save(&figure, Path::new(&o.path), size_or(o.size, default))?;
-    Ok(o.path.clone())
+    save(
+        &figure,
+        destination(&o.path, "plot::heatmap")?,
+        size_or(o.size, default),
+    )
 }
 
 /// One bar per value, labelled; returns the path.
@@ -186,8 +201,7 @@ pub fn bar(values: Vec<f64>, labels: Vec<String>, o: &BarOptions) -> Result<Stri
         color: (o.color[0], o.color[1], o.color[2]),
         intervals,
     };
-    save(&figure, Path::new(&o.path), size)?;
-    Ok(o.path.clone())
+    save(&figure, destination(&o.path, "plot::bar")?, size)
 }
 
 fn intervals(pairs: &[[f64; 2]], bars: usize) -> Result<Vec<(f64, f64)>> {
@@ -240,8 +254,11 @@ pub fn line(xs: &[f64], series: &BTreeMap<String, Value>, o: &LineOptions) -> Re
         x_label: o.x_label.clone(),
         y_label: o.y_label.clone(),
     };
-    save(&figure, Path::new(&o.path), size_or(o.size, (900, 560)))?;
-    Ok(o.path.clone())
+    save(
+        &figure,
+        destination(&o.path, "plot::line")?,
+        size_or(o.size, (900, 560)),
+    )
 }
 
 #[cfg(test)]
@@ -258,7 +275,7 @@ mod tests {
     fn bar_inputs_are_checked_before_drawing() {
         let (_dir, p) = path("b.png");
         let o = BarOptions {
-            path: p,
+            path: Some(p),
             ..BarOptions::default()
         };
         let e = bar(vec![1.0, 2.0], vec!["a".into()], &o)
@@ -292,7 +309,7 @@ mod tests {
     fn line_series_are_numbers_of_the_x_length() {
         let (_dir, p) = path("l.svg");
         let o = LineOptions {
-            path: p,
+            path: Some(p),
             ..LineOptions::default()
         };
         let mut series = BTreeMap::new();
@@ -313,7 +330,7 @@ mod tests {
         let (_dir, p) = path("h.png");
         let m = Matrix::new(ndarray::array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
         let o = HeatmapOptions {
-            path: p,
+            path: Some(p),
             labels: Some(vec!["a".into(), "b".into()]),
             ..HeatmapOptions::default()
         };

@@ -5,7 +5,7 @@
 
 pub mod charts;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
 use ndarray::Array2;
@@ -104,16 +104,29 @@ fn drawing_error<E: std::fmt::Debug>(e: E) -> String {
 }
 
 /// Draws `figure` into `path` (`.png` or `.svg`), through a temporary file
-/// renamed into place, so a failed draw leaves no half-written image.
-pub fn save(figure: &impl Figure, path: &Path, size: (u32, u32)) -> Result<PathBuf> {
+/// renamed into place, so a failed draw leaves no half-written image; then
+/// hands it to the report or notebook, if one is listening. Without a path
+/// the figure is drawn for the notebook or the report alone (an error
+/// elsewhere, where it would be lost). Returns the path, or "" without one.
+pub fn save(figure: &impl Figure, path: Option<&Path>, size: (u32, u32)) -> Result<String> {
     register_font();
-    let ext = extension(path, &["png", "svg"])?;
     if size.0 < 100 || size.1 < 100 || size.0 > 10_000 || size.1 > 10_000 {
         return Err(Error::invalid(format!(
             "figure size {} × {} is out of range (100 to 10000 pixels each way)",
             size.0, size.1
         )));
     }
+    let Some(path) = path else {
+        if !crate::record::is_collecting() {
+            return Err(Error::invalid(
+                "no path: give the figure a file name ending in .png or .svg \
+                 (only a notebook or a run with --report shows a figure without one)",
+            ));
+        }
+        crate::record::figure(None, |format| render(figure, format, size))?;
+        return Ok(String::new());
+    };
+    let ext = extension(path, &["png", "svg"])?;
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -140,17 +153,47 @@ pub fn save(figure: &impl Figure, path: &Path, size: (u32, u32)) -> Result<PathB
             .draw(&area)
             .and_then(|()| area.present().map_err(drawing_error))
     };
-    match drawn {
-        Ok(()) => {
-            std::fs::rename(&temp, path).map_err(|e| Error::io(path, e))?;
-            crate::record::figure(path);
+    if let Err(why) = drawn {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Error::file(path, format!("cannot draw the figure: {why}")));
+    }
+    std::fs::rename(&temp, path).map_err(|e| Error::io(path, e))?;
+    crate::record::figure(Some(path), |format| render(figure, format, size))?;
+    Ok(path.display().to_string())
+}
+
+/// The figure as PNG bytes or SVG text, without touching the disk.
+pub fn render(
+    figure: &impl Figure,
+    format: crate::record::ImageFormat,
+    size: (u32, u32),
+) -> std::result::Result<Vec<u8>, String> {
+    match format {
+        crate::record::ImageFormat::Svg => {
+            let mut text = String::new();
+            {
+                let area = SVGBackend::with_string(&mut text, size).into_drawing_area();
+                figure.draw(&area)?;
+                area.present().map_err(drawing_error)?;
+            }
+            Ok(text.into_bytes())
         }
-        Err(why) => {
-            let _ = std::fs::remove_file(&temp);
-            return Err(Error::file(path, format!("cannot draw the figure: {why}")));
+        crate::record::ImageFormat::Png => {
+            let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            {
+                let area = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                figure.draw(&area)?;
+                area.present().map_err(drawing_error)?;
+            }
+            let image = image::RgbImage::from_raw(size.0, size.1, rgb)
+                .ok_or("the pixel buffer does not match the size")?;
+            let mut png = std::io::Cursor::new(Vec::new());
+            image
+                .write_to(&mut png, image::ImageFormat::Png)
+                .map_err(|e| e.to_string())?;
+            Ok(png.into_inner())
         }
     }
-    Ok(path.to_path_buf())
 }
 
 fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, size: f64) -> u32 {
@@ -502,16 +545,16 @@ mod tests {
             log_scale: true,
             blocks: vec![1, 1],
         };
-        let png = save(&fig, &dir.path().join("h.png"), (400, 300)).unwrap();
+        let png = save(&fig, Some(&dir.path().join("h.png")), (400, 300)).unwrap();
         assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
-        let svg = save(&fig, &dir.path().join("h.svg"), (400, 300)).unwrap();
+        let svg = save(&fig, Some(&dir.path().join("h.svg")), (400, 300)).unwrap();
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.contains("Science Fiction"), "labels are in the SVG");
-        let msg = save(&fig, &dir.path().join("h.jpg"), (400, 300))
+        let msg = save(&fig, Some(&dir.path().join("h.jpg")), (400, 300))
             .unwrap_err()
             .to_string();
         assert!(msg.contains("unknown file extension '.jpg'"), "{msg}");
-        let msg = save(&fig, Path::new("/no/such/dir/h.png"), (400, 300))
+        let msg = save(&fig, Some(Path::new("/no/such/dir/h.png")), (400, 300))
             .unwrap_err()
             .to_string();
         assert!(msg.contains("does not exist"), "{msg}");
@@ -527,5 +570,54 @@ mod tests {
             })
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    /// Hears figures as the Jupyter kernel does.
+    #[derive(Default)]
+    struct Figures(std::cell::RefCell<Vec<(String, Vec<u8>, String)>>);
+
+    impl crate::record::Listener for Figures {
+        fn text(&self, _: &str) {}
+        fn stderr(&self, _: &str) {}
+        fn table(&self, _: &crate::record::Table, _: &str) {}
+        fn figure(&self, caption: &str, png: &[u8], svg: &str) {
+            self.0
+                .borrow_mut()
+                .push((caption.to_string(), png.to_vec(), svg.to_string()));
+        }
+        fn warning(&self, _: &str) {}
+    }
+
+    #[test]
+    fn without_a_path_a_figure_goes_to_the_listener_in_both_formats() {
+        let values = array![[3.0, 1.0], [1.0, 2.0]];
+        let fig = Heatmap {
+            values: &values,
+            row_labels: vec!["a".into(), "b".into()],
+            col_labels: vec!["a".into(), "b".into()],
+            title: String::new(),
+            colormap: colormap("blues").unwrap(),
+            annotate: false,
+            log_scale: false,
+            blocks: Vec::new(),
+        };
+        let msg = save(&fig, None, (300, 200)).unwrap_err().to_string();
+        assert!(msg.contains("no path"), "{msg}");
+        let heard = std::rc::Rc::new(Figures::default());
+        crate::record::listen(Some(heard.clone()));
+        let shown = save(&fig, None, (300, 200));
+        crate::record::listen(None);
+        assert_eq!(shown.unwrap(), "");
+        let figures = heard.0.borrow();
+        assert_eq!(figures.len(), 1);
+        let (caption, png, svg) = &figures[0];
+        assert_eq!(caption, "");
+        assert!(png.starts_with(b"\x89PNG"));
+        let decoded = image::load_from_memory(png).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (300, 200));
+        assert!(
+            svg.contains("<svg") && svg.contains("width=\"300\""),
+            "{svg}"
+        );
     }
 }

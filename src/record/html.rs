@@ -2,8 +2,9 @@
 //! inline (SVG as elements, PNG as data URIs), nothing fetched. The markup
 //! is also well-formed XML (tests parse it strictly).
 
-use super::highlight::{escape, rhai};
-use super::{Block, Entry, RunInfo, base64, blocks, svg_element, utc};
+pub use super::highlight::escape;
+use super::highlight::rhai;
+use super::{Block, Entry, RunInfo, Table, base64, blocks, svg_element, utc};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#1d1d1f}\
 h1{font-size:1.4em;margin-bottom:.3em}table.info td{padding:.1em 1em .1em 0;vertical-align:top}table.info td:first-child{color:#666}\
@@ -12,7 +13,7 @@ pre.out{background:#f6f8fa;padding:.6em .8em;border-radius:4px}\
 pre.src{background:#fbfbfb;border:1px solid #e5e5e5;padding:.6em .8em;counter-reset:line}\
 .k{color:#8250df;font-weight:600}.s{color:#0a3069}.c{color:#6e7781;font-style:italic}.n{color:#0550ae}.m{color:#953800}\
 table.t{border-collapse:collapse;margin:.6em 0;font-size:.85em;font-family:ui-monospace,'DejaVu Sans Mono',Menlo,monospace}\
-table.t th,table.t td{border-bottom:1px solid #e5e5e5;padding:.2em .7em;text-align:left}table.t td.num{text-align:right}table.t th{border-bottom:2px solid #999}\
+table.t th,table.t td{border-bottom:1px solid #e5e5e5;padding:.2em .7em;text-align:left}table.t td.num,table.t th.num{text-align:right}table.t th{border-bottom:2px solid #999}\
 figure{margin:1em 0}figure svg,figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#666;font-size:.8em}\
 div.warn{background:#fff8c5;border-left:4px solid #d4a72c;padding:.3em .8em;margin:.4em 0;font-size:.9em}\
 div.error{background:#ffebe9;border-left:4px solid #cf222e;padding:.3em .8em;margin:1em 0}summary{cursor:pointer;color:#444}";
@@ -79,30 +80,7 @@ pub fn render(info: &RunInfo, entries: &[Entry], error: Option<&str>) -> String 
         };
         match entry {
             Entry::Text(_) => {}
-            Entry::Table {
-                columns,
-                rows,
-                numeric,
-            } => {
-                out.push_str("<table class=\"t\">\n<tr>");
-                for c in columns {
-                    out.push_str(&format!("<th>{}</th>", escape(c)));
-                }
-                out.push_str("</tr>\n");
-                for row in rows {
-                    out.push_str("<tr>");
-                    for (k, cell) in row.iter().enumerate() {
-                        let class = if numeric.get(k) == Some(&true) {
-                            " class=\"num\""
-                        } else {
-                            ""
-                        };
-                        out.push_str(&format!("<td{class}>{}</td>", escape(cell)));
-                    }
-                    out.push_str("</tr>\n");
-                }
-                out.push_str("</table>\n");
-            }
+            Entry::Table(t) => out.push_str(&table(t)),
             Entry::Figure { path, bytes, svg } => {
                 out.push_str("<figure>\n");
                 if bytes.is_empty() {
@@ -144,5 +122,32 @@ pub fn render(info: &RunInfo, entries: &[Entry], error: Option<&str>) -> String 
         ));
     }
     out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// A table as an HTML `<table class="t">` (numbers right-aligned by class).
+pub fn table(t: &Table) -> String {
+    // Text columns carry their alignment inline: JupyterLab right-aligns
+    // every cell of an output table and does not see the report's stylesheet.
+    let left = |k: usize| {
+        if t.numeric.get(k) == Some(&true) {
+            " class=\"num\""
+        } else {
+            " style=\"text-align: left\""
+        }
+    };
+    let mut out = String::from("<table class=\"t\">\n<tr>");
+    for (k, c) in t.columns.iter().enumerate() {
+        out.push_str(&format!("<th{}>{}</th>", left(k), escape(c)));
+    }
+    out.push_str("</tr>\n");
+    for row in &t.rows {
+        out.push_str("<tr>");
+        for (k, cell) in row.iter().enumerate() {
+            out.push_str(&format!("<td{}>{}</td>", left(k), escape(cell)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
     out
 }

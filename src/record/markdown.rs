@@ -1,7 +1,7 @@
 //! The record as Markdown: printed text in fenced blocks, tables as pipe
 //! tables, figures as data-URI images, the source in a collapsible block.
 
-use super::{Block, Entry, RunInfo, base64, blocks, utc};
+use super::{Block, Entry, RunInfo, Table, base64, blocks, utc};
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
@@ -53,11 +53,11 @@ pub fn render(info: &RunInfo, entries: &[Entry], error: Option<&str>) -> String 
         };
         match entry {
             Entry::Text(_) => {}
-            Entry::Table {
+            Entry::Table(Table {
                 columns,
                 rows,
                 numeric,
-            } => {
+            }) => {
                 let header: Vec<String> = columns.iter().map(|c| cell(c)).collect();
                 out.push_str(&format!("| {} |\n", header.join(" | ")));
                 let rule: Vec<&str> = (0..columns.len())

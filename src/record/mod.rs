@@ -6,6 +6,10 @@
 //! The recorder is per thread (scripts run on the main thread; rayon
 //! workers never print) and costs nothing when no report was asked for:
 //! every hook first checks whether recording is on.
+//!
+//! The same hooks feed a [`Listener`], if one is set on the thread: the
+//! Jupyter kernel shows each line, table, figure and warning as the cell's
+//! output the moment it happens.
 
 mod highlight;
 pub mod html;
@@ -13,6 +17,7 @@ pub mod markdown;
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
@@ -24,12 +29,9 @@ pub enum Entry {
     Text(String),
     /// A table `std/table` printed: header and cells as shown, and which
     /// columns hold numbers (right-aligned).
-    Table {
-        columns: Vec<String>,
-        rows: Vec<Vec<String>>,
-        numeric: Vec<bool>,
-    },
-    /// A figure, read back right after it was written.
+    Table(Table),
+    /// A figure, read back right after it was written (or, drawn for
+    /// display only, as SVG with an empty path).
     Figure {
         path: String,
         bytes: Vec<u8>,
@@ -79,21 +81,59 @@ pub struct RunInfo {
 struct Recorder {
     entries: Vec<Entry>,
     seed: Option<u32>,
-    /// Text printed right after `std/table` recorded it as a table: not
-    /// recorded a second time as lines.
-    skip_text: Option<String>,
     started: Instant,
     started_unix: u64,
     /// REPL inputs, in order (the session's "source").
     inputs: Vec<String>,
 }
 
+/// Who else hears what a script shows, as it shows it.
+pub trait Listener {
+    /// A line printed with `print`.
+    fn text(&self, line: &str);
+    /// A line for stderr (`debug`).
+    fn stderr(&self, line: &str);
+    /// A table, and the text it is printed as.
+    fn table(&self, table: &Table, printed: &str);
+    /// A figure: PNG bytes and SVG text of the same drawing; `caption` is
+    /// its path, or empty when it was drawn for display only.
+    fn figure(&self, caption: &str, png: &[u8], svg: &str);
+    fn warning(&self, message: &str);
+}
+
+/// A table as `std/table` or a metrics report shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Which columns hold numbers (right-aligned).
+    pub numeric: Vec<bool>,
+}
+
 thread_local! {
     static RECORDER: RefCell<Option<Recorder>> = const { RefCell::new(None) };
+    static LISTENER: RefCell<Option<Rc<dyn Listener>>> = const { RefCell::new(None) };
+    /// Text printed right after a table was shown as a table: neither
+    /// recorded nor heard a second time as lines.
+    static SKIP_TEXT: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> Option<T> {
     RECORDER.with(|r| r.borrow_mut().as_mut().map(f))
+}
+
+fn listener() -> Option<Rc<dyn Listener>> {
+    LISTENER.with(|l| l.borrow().clone())
+}
+
+/// Sets (or with `None` removes) this thread's listener.
+pub fn listen(listener: Option<Rc<dyn Listener>>) {
+    LISTENER.with(|l| *l.borrow_mut() = listener);
+}
+
+/// Whether a report or a listener wants tables and figures as such.
+pub fn is_collecting() -> bool {
+    is_recording() || LISTENER.with(|l| l.borrow().is_some())
 }
 
 /// Starts recording on this thread (a fresh record).
@@ -102,7 +142,6 @@ pub fn start() {
         *r.borrow_mut() = Some(Recorder {
             entries: Vec::new(),
             seed: None,
-            skip_text: None,
             started: Instant::now(),
             inputs: Vec::new(),
             started_unix: SystemTime::now()
@@ -118,48 +157,98 @@ pub fn is_recording() -> bool {
 
 /// A line the script printed.
 pub fn text(line: &str) {
-    with(|r| {
-        if r.skip_text.as_deref() == Some(line) {
-            r.skip_text = None;
-        } else {
-            r.entries.push(Entry::Text(line.to_string()));
+    let shown_as_table = SKIP_TEXT.with(|s| {
+        let mut s = s.borrow_mut();
+        let skip = s.as_deref() == Some(line);
+        if skip {
+            *s = None;
         }
+        skip
     });
+    if shown_as_table {
+        return;
+    }
+    with(|r| r.entries.push(Entry::Text(line.to_string())));
+    if let Some(l) = listener() {
+        l.text(line);
+    }
+}
+
+/// A line of `debug` output: recorded as text, heard as stderr.
+pub fn stderr(line: &str) {
+    with(|r| r.entries.push(Entry::Text(line.to_string())));
+    if let Some(l) = listener() {
+        l.stderr(line);
+    }
 }
 
 /// A table about to be printed as `printed`.
 pub fn table(columns: Vec<String>, rows: Vec<Vec<String>>, numeric: Vec<bool>, printed: &str) {
-    with(|r| {
-        r.entries.push(Entry::Table {
-            columns,
-            rows,
-            numeric,
-        });
-        r.skip_text = Some(printed.to_string());
-    });
-}
-
-/// A figure just written to `path` (read back while recording only).
-pub fn figure(path: &Path) {
-    if !is_recording() {
+    if !is_collecting() {
         return;
     }
-    let svg = path.extension().is_some_and(|e| e == "svg");
-    // A figure that cannot be read back is shown as its path alone.
-    let bytes = std::fs::read(path).unwrap_or_default();
+    let table = Table {
+        columns,
+        rows,
+        numeric,
+    };
+    if let Some(l) = listener() {
+        l.table(&table, printed);
+    }
+    with(|r| r.entries.push(Entry::Table(table)));
+    SKIP_TEXT.with(|s| *s.borrow_mut() = Some(printed.to_string()));
+}
+
+/// The two formats a figure can be drawn in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ImageFormat {
+    Png,
+    Svg,
+}
+
+/// A figure: written to `path` already, or (`None`) drawn for display only.
+/// `draw` renders it in memory in the format asked for; a report reads a
+/// written file back instead, so it shows what was saved.
+pub fn figure(
+    path: Option<&Path>,
+    draw: impl Fn(ImageFormat) -> std::result::Result<Vec<u8>, String>,
+) -> Result<()> {
+    let failed = |why: String| Error::invalid(format!("cannot draw the figure: {why}"));
+    if let Some(l) = listener() {
+        let png = draw(ImageFormat::Png).map_err(failed)?;
+        let svg = draw(ImageFormat::Svg).map_err(failed)?;
+        let caption = path.map(|p| p.display().to_string()).unwrap_or_default();
+        l.figure(&caption, &png, &String::from_utf8_lossy(&svg));
+    }
+    if !is_recording() {
+        return Ok(());
+    }
+    let (caption, bytes, svg) = match path {
+        Some(path) => (
+            path.display().to_string(),
+            // A figure that cannot be read back is shown as its path alone.
+            std::fs::read(path).unwrap_or_default(),
+            path.extension().is_some_and(|e| e == "svg"),
+        ),
+        None => (String::new(), draw(ImageFormat::Svg).map_err(failed)?, true),
+    };
     with(|r| {
         r.entries.push(Entry::Figure {
-            path: path.display().to_string(),
+            path: caption,
             bytes,
             svg,
         })
     });
+    Ok(())
 }
 
 /// Prints a warning to stderr and records it.
 pub fn warning(message: &str) {
     eprintln!("warning: {message}");
     with(|r| r.entries.push(Entry::Warning(message.to_string())));
+    if let Some(l) = listener() {
+        l.warning(message);
+    }
 }
 
 /// A failed REPL input's rendered error.
@@ -335,7 +424,7 @@ mod tests {
         let (entries, ..) = snapshot().unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[0], Entry::Text("before".into()));
-        assert!(matches!(entries[1], Entry::Table { .. }));
+        assert!(matches!(entries[1], Entry::Table(_)));
         assert_eq!(entries[2], Entry::Text("after".into()));
         RECORDER.with(|r| *r.borrow_mut() = None);
         text("not recorded");
