@@ -222,7 +222,22 @@ pub fn render(err: &EvalAltResult, sources: &Sources<'_>) -> String {
             _ => break,
         }
     }
-    let place = locate(sources, &source, current.position());
+    // A bracket never closed makes the parser fail far from it (often at the
+    // end of the file): say where it opened, for any syntax error, and when
+    // the parser stopped at the end of the file, point the caret there.
+    let unclosed = match current {
+        EvalAltResult::ErrorParsing(..) => sources
+            .text(&source)
+            .and_then(|text| unclosed_bracket(&text).map(|b| (b, text.lines().count()))),
+        _ => None,
+    };
+    let mut pos = current.position();
+    if let Some(((_, line, col), lines)) = unclosed
+        && pos.line().is_none_or(|l| l > lines)
+    {
+        pos = rhai::Position::new(line as u16, col as u16);
+    }
+    let place = locate(sources, &source, pos);
     let (first, rest) = place.split_once('\n').unwrap_or((&place, ""));
     let mut out = format!("error: {first}: {}", message(current));
     if !rest.is_empty() {
@@ -232,12 +247,7 @@ pub fn render(err: &EvalAltResult, sources: &Sources<'_>) -> String {
     for step in trail.iter().rev() {
         out.push_str(&format!("\n  note: {step}"));
     }
-    // A bracket never closed makes the parser fail far from it (often at the
-    // end of the file): say where it opened, for any syntax error.
-    if let EvalAltResult::ErrorParsing(..) = current
-        && let Some(text) = sources.text(&source)
-        && let Some((bracket, line, col)) = unclosed_bracket(&text)
-    {
+    if let Some(((bracket, line, col), _)) = unclosed {
         let shown = if source.is_empty() {
             sources.main_name
         } else {
@@ -276,6 +286,13 @@ mod tests {
         );
         let shown = rendered("let a = 1;\nprint(a +\n  2\n");
         assert!(shown.contains("the '(' opened at t.rhai:2:6"), "{shown}");
+        // Stopped at the end of the file: the caret goes to the bracket.
+        let shown = rendered("let x = 1;\nlet y = [1, 2,\n");
+        assert!(shown.starts_with("error: t.rhai:2:9: "), "{shown}");
+        assert!(
+            shown.contains(" 2 | let y = [1, 2,\n   |         ^"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -160,10 +160,14 @@ fn to_doc(module: Option<&str>, f: FnMetadata) -> Option<FunctionDoc> {
         .params
         .iter()
         .map(|p| {
-            (
-                p.name.clone().unwrap_or_else(|| "_".into()),
-                script_type(p.typ.as_deref().unwrap_or("Dynamic")),
-            )
+            let typ = script_type(p.typ.as_deref().unwrap_or("Dynamic"));
+            // A `()` parameter (`average: ()`) is written as the value it takes.
+            let typ = if typ.is_empty() {
+                "()".to_string()
+            } else {
+                typ
+            };
+            (p.name.clone().unwrap_or_else(|| "_".into()), typ)
         })
         .collect();
     let is_method = f.namespace == "global"
@@ -222,9 +226,10 @@ pub fn collect(engine: &Engine) -> Vec<FunctionDoc> {
     // `to_string`/`to_debug` are how values print, not something to look up.
     docs.retain(|d| d.name != "to_string" && d.name != "to_debug");
     // The options a function parses are documented from its schema, the one
-    // declaration the binding also parses with.
+    // declaration the binding also parses with. The parameter is `options: map`,
+    // or `options: any` where `()` or a string may stand for the map.
     for d in &mut docs {
-        if d.signature.contains("options: map")
+        if takes_options(&d.signature)
             && let Some(schema) = crate::api::schemas().find(|s| s.function == d.qualified_name())
         {
             d.doc = format!("{}\n\n{}\n", d.doc.trim_end(), schema.markdown());
@@ -395,6 +400,11 @@ pub fn script_type_of(engine_type_name: &str) -> String {
         "char" => "char".into(),
         other => script_type(other),
     }
+}
+
+/// Whether a signature has an options parameter (`options: map` or `options: any`).
+pub fn takes_options(signature: &str) -> bool {
+    signature.contains("options: map") || signature.contains("options: any")
 }
 
 #[cfg(test)]

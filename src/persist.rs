@@ -81,6 +81,36 @@ impl Saved {
         write_atomic(path, |w| w.write_all(&out).map_err(|e| Error::io(path, e)))
     }
 
+    /// What a genrelab file is, from its safetensors metadata, with the
+    /// function that reads it: for the error of a loader given another kind.
+    pub fn describe(meta: &HashMap<String, String>) -> Option<String> {
+        let loader = |kind: &str| match kind {
+            "svm" => "svm::load",
+            "naive_bayes" => "nb::load",
+            "logistic" => "linear::load",
+            "mlp" | "gmu" => "nn::load",
+            "vectorizer" | "tfidf" => "text::load",
+            _ => "?",
+        };
+        match meta.get("format").map(String::as_str) {
+            Some(FORMAT) => {
+                let kind = meta
+                    .get("genrelab")
+                    .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                    .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_string))?;
+                Some(format!(
+                    "a genrelab '{kind}' model (read it with {})",
+                    loader(&kind)
+                ))
+            }
+            Some("genrelab word vectors") => {
+                Some("genrelab word vectors (read them with text::word_vectors)".into())
+            }
+            Some("csr") => Some("a sparse matrix (read it with data::load_matrix)".into()),
+            _ => None,
+        }
+    }
+
     /// Reads a model file, checking that it holds a model of `kinds`.
     pub fn read(path: &Path, kinds: &[&str]) -> Result<Saved> {
         extension(path, &["safetensors"])?;
@@ -91,9 +121,10 @@ impl Saved {
             .map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
         let info = header.metadata().clone().unwrap_or_default();
         if info.get("format").map(String::as_str) != Some(FORMAT) {
-            return Err(bad(
-                "not a genrelab model file (no 'genrelab-model-1' format tag)".into(),
-            ));
+            return Err(bad(match Saved::describe(&info) {
+                Some(what) => format!("this is {what}, not a model file"),
+                None => "not a genrelab model file (no 'genrelab-model-1' format tag)".into(),
+            }));
         }
         let meta: serde_json::Map<String, Value> = info
             .get("genrelab")
@@ -101,8 +132,9 @@ impl Saved {
             .ok_or_else(|| bad("the model metadata is missing or not JSON".into()))?;
         let kind = meta.get("kind").and_then(Value::as_str).unwrap_or("?");
         if !kinds.contains(&kind) {
+            let what = Saved::describe(&info).unwrap_or_else(|| format!("a '{kind}' model"));
             return Err(bad(format!(
-                "holds a '{kind}' model, expected {}",
+                "this is {what}, expected a {} model",
                 kinds.join(" or ")
             )));
         }
@@ -128,6 +160,11 @@ impl Saved {
 
     pub fn kind(&self) -> &str {
         self.meta.get("kind").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// Whether the metadata has `key` (fields added in later versions).
+    pub fn has(&self, key: &str) -> bool {
+        self.meta.contains_key(key)
     }
 
     /// A metadata field, deserialized; `path` names the file in errors.

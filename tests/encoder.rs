@@ -450,7 +450,26 @@ fn bad_folders_are_named() {
     .err()
     .unwrap()
     .to_string();
-    assert!(e.contains("max_length 17 is outside [2, 16]"), "{e}");
+    assert!(
+        e.contains("option 'max_length' is 17, outside [2, 16]"),
+        "{e}"
+    );
+    // The same length set by the folder is blamed on the folder, not the script.
+    std::fs::write(
+        tiny.path().join("sentence_bert_config.json"),
+        r#"{"max_seq_length": 40, "do_lower_case": false}"#,
+    )
+    .unwrap();
+    let e = SentenceEncoder::open(tiny.path(), &EncoderOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("sentence_bert_config.json sets max_seq_length 40, outside [2, 16]")
+            && e.contains("give the option max_length")
+            && !e.contains("option 'max_length'"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -494,7 +513,7 @@ fn script_errors_name_the_argument_and_the_place() {
         ),
         (
             "text::encoder(DATA_DIR + \"/../models/all-MiniLM-L6-v2\", #{ max_length: 1000 })",
-            &["max_length 1000 is outside [2, 512]"],
+            &["option 'max_length' is 1000, outside [2, 512]"],
         ),
         (
             "text::encoder(DATA_DIR + \"/../models/all-MiniLM-L6-v2\", #{ pooling: \"avg\" })",

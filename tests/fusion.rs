@@ -125,7 +125,7 @@ fn bad_inputs_to_the_new_fusion_pieces_are_named() {
         ),
         (
             format!("{p} fusion::gmu(#{{ inputs: [1, 2] }}).fit(a, y, #{{ epochs: 1 }})"),
-            "the network takes 3 input columns, the matrix has 2",
+            "the network takes 3 input columns (fusion::gmu's option 'inputs' is [1, 2]: text then image columns), the matrix has 2",
         ),
         (
             format!("{p} fusion::gmu(#{{ inputs: [1, 1] }}).predict(a)"),

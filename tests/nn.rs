@@ -21,7 +21,7 @@ fn mismatched_rows_and_columns_are_named_at_the_call() {
         "{DATA}let net = nn::mlp(#{{ hidden: [4] }}).fit(x, y, #{{ epochs: 1 }});\nnet.predict_proba(data::matrix([[1.0, 2.0, 3.0]]))"
     ));
     assert!(
-        e.contains("predict_proba: the network takes 2 input columns, the matrix has 3"),
+        e.contains("predict_proba: the network takes 2 input columns (the width of the matrix it was fitted on), the matrix has 3"),
         "{e}"
     );
 }

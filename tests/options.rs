@@ -15,7 +15,7 @@ fn every_function_with_options_has_exactly_one_schema_and_the_docs_show_it() {
     let all = docs::collect(probe.engine());
     let with_options: BTreeSet<String> = all
         .iter()
-        .filter(|d| d.signature.contains("options: map"))
+        .filter(|d| docs::takes_options(&d.signature))
         .map(|d| d.qualified_name())
         .collect();
     let declared: Vec<&str> = genrelab::api::schemas().map(|s| s.function).collect();
@@ -36,7 +36,7 @@ fn every_function_with_options_has_exactly_one_schema_and_the_docs_show_it() {
         unused.is_empty(),
         "schemas no documented function uses: {unused:?}"
     );
-    for d in all.iter().filter(|d| d.signature.contains("options: map")) {
+    for d in all.iter().filter(|d| docs::takes_options(&d.signature)) {
         assert!(
             d.doc.contains("\nOptions:\n- `"),
             "{} does not list its options:\n{}",

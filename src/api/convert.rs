@@ -287,6 +287,13 @@ pub fn string_array<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
         .collect()
 }
 
+/// Numbers as a script array, or `()` for none (scikit-learn's `None`).
+pub fn optional_floats(items: Option<&[f64]>) -> Dynamic {
+    items.map_or(Dynamic::UNIT, |v| {
+        Dynamic::from_array(float_array(v.iter().copied()))
+    })
+}
+
 pub fn float_array(items: impl IntoIterator<Item = f64>) -> Array {
     items.into_iter().map(Dynamic::from_float).collect()
 }

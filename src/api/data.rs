@@ -310,8 +310,9 @@ pub mod data_module {
     /// Writes a value (maps, arrays, strings, numbers, booleans, `()`) as
     /// indented JSON. Atomic (temporary file + rename).
     ///
-    /// Errors: a value JSON cannot hold (a `Matrix`, say: use `.to_array()`);
-    /// the file cannot be written.
+    /// Errors: a value JSON cannot hold (a `Matrix`, say: use `.to_array()`),
+    /// named with where it is (`value.results[2]`); the file cannot be
+    /// written. NaN and infinities are written as null, with a warning.
     ///
     /// ```rhai
     /// let p = data::temp_path("result.json");
@@ -321,12 +322,7 @@ pub mod data_module {
     #[rhai_fn(return_raw)]
     pub fn write_json(ctx: NativeCallContext, path: &str, value: Dynamic) -> RhaiResult<()> {
         located(&ctx, || {
-            let json: serde_json::Value = rhai::serde::from_dynamic(&value).map_err(|e| {
-                Error::invalid(format!(
-                    "data::write_json: {e}; JSON holds maps, arrays, strings, numbers, booleans and ()"
-                ))
-            })?;
-            table::write_json(Path::new(path), &json)
+            table::write_json(Path::new(path), &self::value(&value))
         })
     }
 

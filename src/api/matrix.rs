@@ -33,7 +33,9 @@ pub mod matrix_methods {
 
     use rhai::{Array, Dynamic, INT};
 
-    use crate::api::convert::{RhaiResult, float_array, ids_array, index, string_array};
+    use crate::api::convert::{
+        RhaiResult, float_array, ids_array, index, optional_floats, string_array,
+    };
     use crate::matrix::scale::StandardScaler;
     use crate::matrix::{Matrix, Sparse, io};
 
@@ -266,12 +268,70 @@ pub mod matrix_methods {
         Ok(s.clone())
     }
 
+    /// Learns each column's deviation from a sparse `x` (its zeros count);
+    /// only without centring, as in scikit-learn.
+    ///
+    /// Errors: the scaler has `with_mean: true`; no rows; NaN or infinite values.
+    ///
+    /// ```rhai
+    /// let x = text::count_vectorizer().fit_transform(["a cat cat", "a dog", "cat dog dog"]);
+    /// let s = data::standard_scaler(#{ with_mean: false }).fit(x);
+    /// assert_eq(s.transform(x).shape, [3, 2]);
+    /// assert_eq(s.mean.len(), 2);
+    /// ```
+    #[rhai_fn(global, name = "fit", return_raw)]
+    pub fn scaler_fit_sparse(s: &mut StandardScaler, x: Sparse) -> RhaiResult<StandardScaler> {
+        s.fit_sparse(x.csr())?;
+        Ok(s.clone())
+    }
+
     /// `x` scaled with the fitted means and deviations (names kept).
     ///
     /// Errors: not fitted; another column count than the fit's.
     #[rhai_fn(global, name = "transform", return_raw, pure)]
     pub fn scaler_transform(s: &mut StandardScaler, x: Matrix) -> RhaiResult<Matrix> {
         Ok(s.transform(&x)?)
+    }
+
+    /// A sparse `x` divided by the fitted deviations; its zeros stay zeros.
+    ///
+    /// Errors: not fitted; a centring scaler; another column count than the fit's.
+    #[rhai_fn(global, name = "transform", return_raw, pure)]
+    pub fn scaler_transform_sparse(s: &mut StandardScaler, x: Sparse) -> RhaiResult<Sparse> {
+        Ok(Sparse::new(s.transform_sparse(x.csr())?))
+    }
+
+    /// `fit(x)` then `transform(x)`, sparse in and out.
+    ///
+    /// Errors: as `fit`.
+    #[rhai_fn(global, name = "fit_transform", return_raw)]
+    pub fn scaler_fit_transform_sparse(s: &mut StandardScaler, x: Sparse) -> RhaiResult<Sparse> {
+        s.fit_sparse(x.csr())?;
+        Ok(Sparse::new(s.transform_sparse(x.csr())?))
+    }
+
+    /// Each column's mean (`mean_`), or `()` when the scaler neither centres
+    /// nor scales.
+    ///
+    /// Errors: not fitted.
+    ///
+    /// ```rhai
+    /// let s = data::standard_scaler(#{}).fit(data::matrix([[1.0, 5.0], [3.0, 5.0]]));
+    /// assert_eq(s.mean, [2.0, 5.0]);
+    /// assert_eq(s.scale, [1.0, 1.0]);   // a constant column keeps scale 1
+    /// ```
+    #[rhai_fn(global, get = "mean", return_raw, pure)]
+    pub fn scaler_mean(s: &mut StandardScaler) -> RhaiResult<Dynamic> {
+        Ok(optional_floats(s.fitted()?.mean.as_deref()))
+    }
+
+    /// Each column's divisor (`scale_`: the population standard deviation, 1
+    /// for a constant column), or `()` with `with_std: false`.
+    ///
+    /// Errors: not fitted.
+    #[rhai_fn(global, get = "scale", return_raw, pure)]
+    pub fn scaler_scale(s: &mut StandardScaler) -> RhaiResult<Dynamic> {
+        Ok(optional_floats(s.fitted()?.scale.as_deref()))
     }
 
     /// `fit(x)` then `transform(x)`.

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod movies;
 pub mod nn;
 pub mod plot;
+pub mod scores;
 pub mod text;
 pub mod tmdb;
 pub mod vectors;
@@ -65,6 +66,8 @@ pub fn schemas() -> impl Iterator<Item = &'static Schema> {
         crate::text::vectors::mean::WordMeanOptions::schema(),
         crate::text::vectors::mean::KnownOptions::schema(),
         crate::text::vectors::mean::CoverageOptions::schema(),
+        crate::text::vectors::analogies::SimilarOptions::schema(),
+        crate::text::vectors::analogies::AnalogyOptions::schema(),
         crate::text::encoder::handle::OpenOptions::schema(),
         crate::text::encoder::handle::EncodeOptions::schema(),
         crate::linear::estimators::LinearSvcOptions::schema(),
@@ -78,6 +81,11 @@ pub fn schemas() -> impl Iterator<Item = &'static Schema> {
         crate::fusion::late::LateOptions::schema(),
         crate::fusion::late::TuneWeightsOptions::schema(),
         crate::metrics::labelled::TuneOptions::schema(),
+        crate::metrics::labelled::PrecisionOptions::schema(),
+        crate::metrics::labelled::RecallOptions::schema(),
+        crate::metrics::labelled::F1Options::schema(),
+        crate::metrics::labelled::FbetaOptions::schema(),
+        crate::metrics::labelled::JaccardOptions::schema(),
         crate::metrics::calibrate::CalibrateOptions::schema(),
         crate::metrics::bootstrap::BootstrapOptions::schema(),
         crate::metrics::bootstrap::CompareOptions::schema(),
@@ -185,6 +193,7 @@ pub fn register_all(engine: &mut Engine) {
             "metrics",
             vec![
                 exported_module!(metrics::metrics_module),
+                exported_module!(scores::scores_module),
                 exported_module!(metrics::report_methods),
             ],
         ),

@@ -31,7 +31,10 @@ pub mod text_module {
     ///
     /// Arguments: `options` (below).
     ///
-    /// Errors: a bad option (a fraction outside [0, 1], a bad `ngram_range`).
+    /// Errors: a bad option (a fraction outside [0, 1], a bad `ngram_range`,
+    /// a `token_pattern` that does not compile or has two capturing groups,
+    /// a repeated term in `vocabulary`); `stop_words` or `token_pattern`
+    /// with a character analyzer, which would ignore them.
     ///
     /// ```rhai
     /// let v = text::count_vectorizer(#{ stop_words: "english", ngram_range: [1, 2] });
@@ -44,9 +47,7 @@ pub mod text_module {
         options: Map,
     ) -> RhaiResult<VectorizerRef> {
         located(&ctx, || {
-            Ok(VectorizerRef::count(&self::options::<CountOptions>(
-                options,
-            )?))
+            VectorizerRef::count(&self::options::<CountOptions>(options)?)
         })
     }
 
@@ -92,9 +93,7 @@ pub mod text_module {
     #[rhai_fn(return_raw)]
     pub fn tfidf_vectorizer(ctx: NativeCallContext, options: Map) -> RhaiResult<VectorizerRef> {
         located(&ctx, || {
-            Ok(VectorizerRef::tfidf(&self::options::<
-                TfidfVectorizerOptions,
-            >(options)?))
+            VectorizerRef::tfidf(&self::options::<TfidfVectorizerOptions>(options)?)
         })
     }
 
@@ -220,6 +219,35 @@ pub mod text_methods {
     #[rhai_fn(global, name = "vocabulary", return_raw, pure)]
     pub fn vectorizer_vocabulary(v: &mut VectorizerRef) -> RhaiResult<Array> {
         Ok(string_array(v.terms()?.iter().map(String::as_str)))
+    }
+
+    /// The terms of one document, in order, as they are counted: scikit-learn's
+    /// `build_analyzer()(doc)` (lower-casing, accents, the token pattern or
+    /// character n-grams, stop words, n-grams). Needs no fitting.
+    ///
+    /// ```rhai
+    /// let v = text::count_vectorizer(#{ ngram_range: [1, 2], strip_accents: "unicode" });
+    /// assert_eq(v.analyze("Très bon café"), ["tres", "bon", "cafe", "tres bon", "bon cafe"]);
+    /// ```
+    #[rhai_fn(global, name = "analyze", pure)]
+    pub fn vectorizer_analyze(v: &mut VectorizerRef, doc: &str) -> Array {
+        string_array(v.0.analyze(doc).iter().map(String::as_str))
+    }
+
+    /// The idf weight of each term, in column order (`TfidfVectorizer.idf_`).
+    ///
+    /// Errors: a count vectorizer; not fitted yet; made with `use_idf: false`.
+    ///
+    /// ```rhai
+    /// let v = text::tfidf_vectorizer(#{});
+    /// v.fit(["a cat", "a dog", "cat dog"]);
+    /// assert_eq(v.vocabulary(), ["cat", "dog"]);
+    /// // smooth idf: ln((1 + 3) / (1 + 2)) + 1 for both
+    /// assert_eq(v.idf().map(|w| (w * 1e6).round() / 1e6), [1.287682, 1.287682]);
+    /// ```
+    #[rhai_fn(global, name = "idf", return_raw, pure)]
+    pub fn vectorizer_idf(v: &mut VectorizerRef) -> RhaiResult<Array> {
+        Ok(float_array(v.0.idf()?.iter().copied()))
     }
 
     /// The number of terms (0 before fitting).

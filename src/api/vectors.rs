@@ -63,11 +63,13 @@ pub mod vectors_methods {
     use rhai::{Array, Dynamic, INT, Map};
 
     use crate::api::convert::{
-        Documents, RhaiResult, arg, count, float_array, options, string_array, to_map, to_script,
+        Documents, RhaiResult, arg, count, float_array, options, string_array, strings, to_map,
+        to_script,
     };
     use crate::matrix::Matrix;
+    use crate::text::vectors::analogies::{AnalogyOptions, SimilarOptions};
     use crate::text::vectors::mean::{self, CoverageOptions, KnownOptions, WordMeanOptions};
-    use crate::text::vectors::{Query, WordVectorsRef};
+    use crate::text::vectors::{Query, WordVectorsRef, neighbours};
 
     /// The number of words.
     ///
@@ -141,6 +143,75 @@ pub mod vectors_methods {
         let n = count(n, "most_similar: n")?;
         let query: Query = arg(&query, "most_similar", "a word or an array of numbers")?;
         Ok(to_script(&wv.nearest(&query, n)?)?.cast())
+    }
+
+    /// gensim's keyword form: the `topn` words nearest to the mean of
+    /// `positive` minus `negative` (unit vectors), the query words left out.
+    ///
+    /// Arguments: `options` (below).
+    ///
+    /// Errors: an unknown word; no word at all; a bad option.
+    ///
+    /// ```rhai
+    /// let wv = text::word_vectors(DATA_DIR + "/../models/glove.6B.50d.100k.bin");
+    /// let near = wv.most_similar(#{ positive: ["king", "woman"], negative: ["man"], topn: 1 });
+    /// assert_eq(near[0].word, "queen");
+    /// ```
+    #[rhai_fn(global, name = "most_similar", return_raw, pure)]
+    pub fn most_similar_with(wv: &mut WordVectorsRef, options: Map) -> RhaiResult<Array> {
+        let o: SimilarOptions = self::options(options)?;
+        let found = wv.0.most_similar_to(&o)?;
+        Ok(to_script(&neighbours(found))?.cast())
+    }
+
+    /// The word least like the others (gensim's `doesnt_match`); unknown
+    /// words are left out with a warning.
+    ///
+    /// Errors: no known word; `words` not an array of strings.
+    ///
+    /// ```rhai
+    /// let wv = text::word_vectors(DATA_DIR + "/../models/glove.6B.50d.100k.bin");
+    /// assert_eq(wv.doesnt_match(["breakfast", "cereal", "dinner", "lunch"]), "cereal");
+    /// ```
+    #[rhai_fn(global, name = "doesnt_match", return_raw, pure)]
+    pub fn doesnt_match(wv: &mut WordVectorsRef, words: Array) -> RhaiResult<String> {
+        let words = strings(&words, "doesnt_match: words")?;
+        Ok(wv.0.doesnt_match(&words)?)
+    }
+
+    /// gensim's `evaluate_word_analogies` on a questions file in
+    /// word2vec's questions-words.txt format (`: section` lines, then
+    /// `a b c expected`): `#{ score, sections, skipped }`, each section
+    /// `#{ section, correct, incorrect }` with the questions (upper-cased,
+    /// as gensim's), the last "Total accuracy".
+    ///
+    /// Errors: the file cannot be read; a question before any section; a
+    /// line without four words.
+    #[rhai_fn(global, name = "evaluate_word_analogies", return_raw, pure)]
+    pub fn evaluate_word_analogies(wv: &mut WordVectorsRef, path: &str) -> RhaiResult<Map> {
+        evaluate_word_analogies_with(wv, path, Map::new())
+    }
+
+    /// `evaluate_word_analogies` with gensim's options (below).
+    ///
+    /// ```rhai
+    /// let path = data::temp_path("questions.txt");
+    /// data::write_text(path, ": family\nman woman king queen\nking queen man woman\n");
+    /// let wv = text::word_vectors(DATA_DIR + "/../models/glove.6B.50d.100k.bin");
+    /// let r = wv.evaluate_word_analogies(path, #{ restrict_vocab: 30000 });
+    /// assert_eq(r.sections[0].section, "family");
+    /// assert_eq(r.sections[1].section, "Total accuracy");
+    /// ```
+    #[rhai_fn(global, name = "evaluate_word_analogies", return_raw, pure)]
+    pub fn evaluate_word_analogies_with(
+        wv: &mut WordVectorsRef,
+        path: &str,
+        options: Map,
+    ) -> RhaiResult<Map> {
+        let o: AnalogyOptions = self::options(options)?;
+        let r =
+            wv.0.evaluate_word_analogies(std::path::Path::new(path), &o)?;
+        Ok(to_script(&r)?.cast())
     }
 
     /// Cosine similarity of two words.

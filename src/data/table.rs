@@ -205,6 +205,14 @@ pub fn write_csv(path: &Path, rows: &[Value], columns: &[String]) -> Result<()> 
     if columns.is_empty() {
         return Err(Error::invalid("data::write_csv: no columns to write"));
     }
+    for (j, c) in columns.iter().enumerate() {
+        if let Some(first) = columns[..j].iter().position(|d| d == c) {
+            return Err(Error::invalid(format!(
+                "data::write_csv: column '{c}' is given twice (columns {first} and {j}); \
+                 a CSV with a repeated header cannot be read back by data::csv"
+            )));
+        }
+    }
     let mut out = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| Error::invalid(format!("data::write_csv: {e}"));
     out.write_record(columns).map_err(csv_error)?;
@@ -235,9 +243,62 @@ pub fn write_csv(path: &Path, rows: &[Value], columns: &[String]) -> Result<()> 
     crate::io_util::write_bytes_atomic(path, &bytes)
 }
 
-/// Writes `json` pretty-printed, atomically.
-pub fn write_json(path: &Path, json: &serde_json::Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(json)
+/// `v` as JSON. `at` says where `v` is (`value.results[2].f1`) for the
+/// messages; NaN and infinities become null (JSON has none) and their
+/// places are added to `nulls`.
+pub fn to_json(v: &Value, at: &str, nulls: &mut Vec<String>) -> Result<serde_json::Value> {
+    use serde_json::Value as J;
+    Ok(match v {
+        Value::Unit => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(x) => match serde_json::Number::from_f64(*x) {
+            Some(n) => J::Number(n),
+            None => {
+                nulls.push(format!("{at} ({x})"));
+                J::Null
+            }
+        },
+        Value::Text(s) => J::String(s.clone()),
+        Value::List(items) => J::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| to_json(x, &format!("{at}[{i}]"), nulls))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Map(map) => J::Object(
+            map.iter()
+                .map(|(k, x)| Ok((k.clone(), to_json(x, &format!("{at}.{k}"), nulls)?)))
+                .collect::<Result<_>>()?,
+        ),
+        other => {
+            let hint = match other {
+                Value::Matrix(_) | Value::Sparse(_) | Value::Labels(_) => " (its .to_array() is)",
+                _ => "",
+            };
+            return Err(Error::invalid(format!(
+                "data::write_json: {at} is {other}, which JSON cannot hold{hint}; \
+                 JSON holds maps, arrays, strings, numbers, booleans and ()"
+            )));
+        }
+    })
+}
+
+/// Writes `value` as indented JSON, atomically; NaN and infinite numbers
+/// are written as null with a warning that says where.
+pub fn write_json(path: &Path, value: &Value) -> Result<()> {
+    let mut nulls = Vec::new();
+    let json = to_json(value, "value", &mut nulls)?;
+    if let Some(first) = nulls.first() {
+        crate::record::warning(&format!(
+            "data::write_json: {} number{} not finite and written as null (JSON has no NaN): {first}{}",
+            nulls.len(),
+            if nulls.len() == 1 { " is" } else { "s are" },
+            if nulls.len() > 1 { ", …" } else { "" }
+        ));
+    }
+    let mut text = serde_json::to_string_pretty(&json)
         .map_err(|e| Error::invalid(format!("data::write_json: {e}")))?;
     text.push('\n');
     crate::io_util::write_bytes_atomic(path, text.as_bytes())

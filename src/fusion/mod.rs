@@ -31,6 +31,12 @@ pub fn check_blocks(what: &str, blocks: &[ArrayView2<f32>]) -> Result<()> {
             )));
         }
         crate::matrix::check_finite(*b, None, &format!("{what}: matrix {i}"), "probabilities")?;
+        if let Some(((r, c), v)) = b.indexed_iter().find(|(_, v)| !(0.0..=1.0).contains(*v)) {
+            return Err(Error::invalid(format!(
+                "{what}: matrix {i} holds {v} at row {r}, column {c}, and fusion averages probabilities in [0, 1]; \
+                 give predict_proba's output, or calibrate decision values first (metrics::calibrate)"
+            )));
+        }
     }
     Ok(())
 }
@@ -213,6 +219,14 @@ mod tests {
         let e = check_weights("late", &[1.0], 2).unwrap_err().to_string();
         assert!(e.contains("1 weights for 2 matrices"), "{e}");
         let small = ndarray::array![[0.5f32]];
+        let scores = ndarray::array![[0.2f32, 1.7], [0.4, 0.5], [0.1, 0.1], [0.3, 0.3]];
+        let e = check_blocks("late", &[good.view(), scores.view()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("matrix 1 holds 1.7 at row 0, column 1") && e.contains("metrics::calibrate"),
+            "{e}"
+        );
         let e = check_blocks("late", &[good.view(), small.view()])
             .unwrap_err()
             .to_string();

@@ -460,6 +460,7 @@ impl LogisticRegression {
 
     pub fn fit(&mut self, x: &Features, labels: &Labels) -> Result<()> {
         let m = LogisticModel::fit_design(&design(x)?, labels, &self.params)?;
+        warn_all(&super::ovr::constant_warnings(&m.names, &m.constant));
         if !m.not_converged.is_empty() {
             crate::record::warning(&format!(
                 "logistic regression reached max_iter before tol for: {} (raise max_iter)",

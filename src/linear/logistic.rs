@@ -124,6 +124,9 @@ pub struct LogisticModel {
     pub bias: Vec<f64>,
     /// Labels whose solver reached `max_iter` first.
     pub not_converged: Vec<String>,
+    /// `Some(v)` for a label that was `v` in every training row: not fitted,
+    /// predicted `v` with probability 1 (scikit-learn's `_ConstantPredictor`).
+    pub constant: Vec<Option<bool>>,
 }
 
 /// Minimises `f` from `x0` by L-BFGS; `f` returns the value and the
@@ -281,9 +284,13 @@ impl LogisticModel {
             return Err(Error::invalid("fit: no training rows"));
         }
         x.check_finite("fit: x")?;
+        let constant = super::ovr::constant_labels(y);
         let fits: Vec<(Array1<f64>, f64, bool)> = (0..y.cols())
             .into_par_iter()
-            .map(|j| fit_binary(x, y.values().column(j), params))
+            .map(|j| match constant[j] {
+                Some(_) => (Array1::zeros(x.cols()), 0.0, true),
+                None => fit_binary(x, y.values().column(j), params),
+            })
             .collect();
         let mut weights = Array2::zeros((y.cols(), x.cols()));
         let mut bias = Vec::with_capacity(y.cols());
@@ -301,6 +308,7 @@ impl LogisticModel {
             weights,
             bias,
             not_converged,
+            constant,
         })
     }
 
@@ -336,7 +344,14 @@ impl LogisticModel {
             }
         };
         let bias = Array1::from(self.bias.clone());
-        Ok((z + &bias.insert_axis(Axis(0))).mapv(|v| v as f32))
+        let mut z = (z + &bias.insert_axis(Axis(0))).mapv(|v| v as f32);
+        for (j, c) in self.constant.iter().enumerate() {
+            if let Some(v) = c {
+                z.column_mut(j)
+                    .fill(if *v { f32::INFINITY } else { f32::NEG_INFINITY });
+            }
+        }
+        Ok(z)
     }
 
     /// P(label | x): the logistic of the decision value.
@@ -362,6 +377,7 @@ impl LogisticModel {
             .set("params", &self.params)
             .set("names", &self.names)
             .set("columns", self.weights.ncols())
+            .set("constant", &self.constant)
             .matrix("weights", &self.weights)
             .vector("bias", &self.bias);
         saved.write(path)
@@ -376,6 +392,12 @@ impl LogisticModel {
             weights: saved.get_matrix(path, "weights", names.len(), columns)?,
             bias: saved.get_vector(path, "bias", names.len())?,
             not_converged: Vec::new(),
+            // Files written before constant labels were kept have none.
+            constant: if saved.has("constant") {
+                saved.get(path, "constant")?
+            } else {
+                vec![None; names.len()]
+            },
             names,
         })
     }

@@ -382,10 +382,13 @@ fn load_safetensors(path: &Path, bytes: &[u8]) -> Result<Loaded> {
     let tensors = SafeTensors::deserialize(bytes).map_err(|e| tensor_error(path, e))?;
     let get = |name: &str| {
         tensors.tensor(name).map_err(|_| {
+            let what = crate::persist::Saved::describe(&info)
+                .map(|w| format!(": this is {w}"))
+                .unwrap_or_default();
             Error::file(
                 path,
                 format!(
-                    "no tensor '{name}'; tensors present: {}",
+                    "no tensor '{name}'; tensors present: {}{what}",
                     tensors.names().join(", ")
                 ),
             )
@@ -414,6 +417,9 @@ fn load_safetensors(path: &Path, bytes: &[u8]) -> Result<Loaded> {
         let csr = Csr::new(shape[0], shape[1], indptr, indices, data)
             .map_err(|e| Error::file(path, e.to_string()))?;
         return Ok(Loaded::Sparse(Sparse::new(csr)));
+    }
+    if let Some(what) = crate::persist::Saved::describe(&info) {
+        return Err(Error::file(path, format!("this is {what}, not a matrix")));
     }
     let names = tensors.names();
     let name = if names.contains(&"data") {

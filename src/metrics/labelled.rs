@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use ndarray::Array2;
 use serde::Serialize;
 
+use super::score::{self, Measure, ZeroDivision};
 use super::{Average, Objective, ReportRow};
 use crate::data::Labels;
 use crate::data::labels::check_same_labels;
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
+use crate::options::{FromValue, ShowDefault, Value};
 
 /// Truth against predictions: same shape, same labels.
 pub fn check_labels(what: &str, y_true: &Labels, y_pred: &Labels) -> Result<()> {
@@ -77,6 +79,146 @@ pub fn averaged(
         y_true.values().view(),
         y_pred.values().view(),
         avg,
+    ))
+}
+
+/// `zero_division`: "warn", 0, 1 or "nan" (scikit-learn's `np.nan`).
+fn zero_division_number(v: &Value) -> std::result::Result<(), String> {
+    match v.number() {
+        Some(x) if x == 0.0 || x == 1.0 => Ok(()),
+        _ => Err(String::new()),
+    }
+}
+
+impl FromValue for ZeroDivision {
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Text(s) if s == "warn" => Some(ZeroDivision::Warn),
+            Value::Text(s) if s == "nan" => Some(ZeroDivision::Value(f64::NAN)),
+            _ => v
+                .number()
+                .filter(|x| *x == 0.0 || *x == 1.0)
+                .map(ZeroDivision::Value),
+        }
+    }
+}
+
+impl ShowDefault for ZeroDivision {
+    fn show_default(&self) -> Option<String> {
+        Some(match self {
+            ZeroDivision::Warn => "\"warn\"".into(),
+            ZeroDivision::Value(v) if v.is_nan() => "\"nan\"".into(),
+            ZeroDivision::Value(v) => format!("{v}"),
+        })
+    }
+}
+
+/// What a scoring function's options give: the measure, the averaging and
+/// `zero_division`.
+pub trait ScoreOptions: crate::options::Options {
+    fn measure(&self) -> Measure;
+    fn average(&self) -> Option<Average>;
+    fn zero_division(&self) -> ZeroDivision;
+}
+
+/// The options of one scoring function: the same two for each, declared
+/// once here and named after the function in messages.
+macro_rules! score_options {
+    ($($name:ident for $function:literal, $measure:expr $(, { $($beta:tt)* })?;)*) => {$(
+        crate::options! {
+            /// The averaging and the value of an undefined ratio.
+            pub struct $name for $function {
+                $($($beta)*)?
+                /// "micro", "macro", "weighted", "samples", or () for one value per label
+                average: Option<Average> = None => Either(&[Choice(Average::NAMES), Unit]); required,
+                /// the value of a ratio with nothing to divide by: 0, 1, "nan" (left out of averages), or "warn" (0 and a warning, scikit-learn's default)
+                zero_division: ZeroDivision = ZeroDivision::Value(0.0) => Either(&[
+                    Choice(&["warn", "nan"]),
+                    Custom { expected: "0 or 1", check: zero_division_number },
+                ]),
+            }
+        }
+
+        impl ScoreOptions for $name {
+            fn measure(&self) -> Measure {
+                let measure: fn(&Self) -> Measure = $measure;
+                measure(self)
+            }
+            fn average(&self) -> Option<Average> {
+                self.average
+            }
+            fn zero_division(&self) -> ZeroDivision {
+                self.zero_division
+            }
+        }
+    )*};
+}
+
+score_options! {
+    PrecisionOptions for "metrics::precision", |_| Measure::Precision;
+    RecallOptions for "metrics::recall", |_| Measure::Recall;
+    F1Options for "metrics::f1", |_| Measure::FBeta(1.0);
+    JaccardOptions for "metrics::jaccard", |_| Measure::Jaccard;
+    FbetaOptions for "metrics::fbeta", |o| Measure::FBeta(o.beta), {
+        /// the weight of recall against precision (2 favours recall, 0.5 precision)
+        beta: f64 = 1.0 => Number(POSITIVE); required,
+    };
+}
+
+/// `score` with a function's parsed options.
+pub fn score_with<T: ScoreOptions>(y_true: &Labels, y_pred: &Labels, o: &T) -> Result<Score> {
+    let what = T::FUNCTION.trim_start_matches("metrics::");
+    score(
+        what,
+        y_true,
+        y_pred,
+        o.measure(),
+        o.average(),
+        o.zero_division(),
+    )
+}
+
+/// A score: one number, or one per label (`average: ()`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Score {
+    One(f64),
+    PerLabel(Vec<f64>),
+}
+
+/// `what` measured on truth against predictions, averaged or per label;
+/// with `zero_division: "warn"` an undefined ratio is reported as a warning.
+pub fn score(
+    what: &str,
+    y_true: &Labels,
+    y_pred: &Labels,
+    measure: Measure,
+    average: Option<Average>,
+    zero: ZeroDivision,
+) -> Result<Score> {
+    check_labels(what, y_true, y_pred)?;
+    let (t, p) = (y_true.values().view(), y_pred.values().view());
+    let (score, warning) = match average {
+        Some(a) => {
+            let (v, w) = score::averaged(t, p, measure, a, zero);
+            (Score::One(v), w)
+        }
+        None => {
+            let (v, w) = score::per_label(t, p, measure, zero);
+            (Score::PerLabel(v), w)
+        }
+    };
+    if let Some(w) = warning {
+        crate::record::warning(&format!("{what}: {w}"));
+    }
+    Ok(score)
+}
+
+/// Subset accuracy: the share of movies whose labels are all right.
+pub fn accuracy(y_true: &Labels, y_pred: &Labels) -> Result<f64> {
+    check_labels("accuracy", y_true, y_pred)?;
+    Ok(score::subset_accuracy(
+        y_true.values().view(),
+        y_pred.values().view(),
     ))
 }
 

@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod calibrate;
 pub mod labelled;
+pub mod score;
 
 use ndarray::{Array2, ArrayView2};
 
@@ -17,6 +18,13 @@ pub enum Average {
     Weighted,
     Samples,
 }
+
+crate::choices!(impl Average {
+    Micro = "micro",
+    Macro = "macro",
+    Weighted = "weighted",
+    Samples = "samples",
+});
 
 impl Average {
     pub fn parse(name: &str) -> Result<Average> {
@@ -43,6 +51,15 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The tallies of several labels added up (micro averaging).
+    pub fn sum(tallies: &[Tally]) -> Tally {
+        tallies.iter().fold(Tally::default(), |a, t| Tally {
+            tp: a.tp + t.tp,
+            fp: a.fp + t.fp,
+            fn_: a.fn_ + t.fn_,
+        })
+    }
+
     pub fn support(&self) -> f64 {
         self.tp + self.fn_
     }
@@ -109,13 +126,7 @@ pub fn scores(y_true: ArrayView2<u8>, y_pred: ArrayView2<u8>, average: Average) 
     };
     match average {
         Average::Micro => {
-            let sum = tallies(y_true, y_pred, false)
-                .iter()
-                .fold(Tally::default(), |a, t| Tally {
-                    tp: a.tp + t.tp,
-                    fp: a.fp + t.fp,
-                    fn_: a.fn_ + t.fn_,
-                });
+            let sum = Tally::sum(&tallies(y_true, y_pred, false));
             (sum.precision(), sum.recall(), sum.f1())
         }
         Average::Macro => mean(&tallies(y_true, y_pred, false), &|_| 1.0),

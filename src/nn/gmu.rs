@@ -142,6 +142,11 @@ impl Trainable for Gmu {
         self.spec.inputs[0] + self.spec.inputs[1]
     }
 
+    fn input_source(&self) -> String {
+        let [text, image] = self.spec.inputs;
+        format!("(fusion::gmu's option 'inputs' is [{text}, {image}]: text then image columns)")
+    }
+
     fn outputs(&self) -> usize {
         self.spec.outputs
     }
@@ -401,7 +406,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("takes 4 input columns, the matrix has 3"),
+            err.contains("takes 4 input columns (fusion::gmu's option 'inputs' is [2, 2]: text then image columns), the matrix has 3"),
             "{err}"
         );
     }

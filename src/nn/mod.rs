@@ -31,6 +31,11 @@ pub use train::{FitOptions, History};
 /// optimisers, early stopping and seeds.
 pub trait Trainable: Clone {
     fn input(&self) -> usize;
+    /// What set the input width, for the error of a matrix of another
+    /// width: the option that declared it, or the data it was fitted on.
+    fn input_source(&self) -> String {
+        "(the width of the matrix it was fitted on)".into()
+    }
     fn outputs(&self) -> usize;
     /// Whether `fit` standardises the input (and the scaler, once fitted).
     fn standardize(&self) -> bool;
@@ -56,8 +61,9 @@ pub trait Trainable: Clone {
     fn check_input(&self, x: ArrayView2<f32>, what: &str) -> Result<()> {
         if x.ncols() != self.input() {
             return Err(Error::invalid(format!(
-                "{what}: the network takes {} input columns, the matrix has {}",
+                "{what}: the network takes {} input columns {}, the matrix has {}",
                 self.input(),
+                self.input_source(),
                 x.ncols()
             )));
         }
@@ -191,14 +197,14 @@ pub struct Scaler {
 
 impl Scaler {
     pub fn fit(x: ArrayView2<f32>) -> Scaler {
-        let n = x.nrows().max(1) as f64;
+        use crate::matrix::scale::{mean_var, scale_of};
+        let n = x.nrows().max(1);
         let cols: Vec<(f32, f32)> = x
             .axis_iter(Axis(1))
             .map(|col| {
-                let mean = col.iter().map(|&v| v as f64).sum::<f64>() / n;
-                let var = col.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-                let sd = var.sqrt();
-                (mean as f32, if sd < 1e-12 { 1.0 } else { sd as f32 })
+                let values: Vec<f64> = col.iter().map(|&v| f64::from(v)).collect();
+                let (mean, var) = mean_var(n, &values);
+                (mean as f32, scale_of(var, mean, n) as f32)
             })
             .collect();
         Scaler {

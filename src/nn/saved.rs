@@ -208,7 +208,12 @@ mod tests {
         gmu.save(&path).unwrap();
         assert_eq!(load(&path).unwrap(), SavedNetwork::Gmu(Box::new(gmu)));
         let e = Mlp::load(&path).unwrap_err().to_string();
-        assert!(e.ends_with("holds a 'gmu' model, expected mlp"), "{e}");
+        assert!(
+            e.ends_with(
+                "this is a genrelab 'gmu' model (read it with nn::load), expected a mlp model"
+            ),
+            "{e}"
+        );
         let mut saved = Saved::read(&path, &["gmu"]).unwrap();
         for t in saved.tensors.iter_mut().filter(|t| t.0 == "gate.weight") {
             t.1 = vec![4, 4];

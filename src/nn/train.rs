@@ -530,7 +530,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "predict_proba: the network takes 3 input columns, the matrix has 2"
+            "predict_proba: the network takes 3 input columns (the width of the matrix it was fitted on), the matrix has 2"
         );
         assert_eq!(mlp, net(), "failed calls leave the model as it was");
     }

@@ -320,6 +320,13 @@ fn report_format(path: &Path) -> Result<Format> {
 /// Checks a report path before the run starts, so a typo does not cost a
 /// whole run: the format and the folder.
 pub fn check_path(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::invalid(format!(
+            "--report {}: that is a folder; give a file inside it, e.g. {}",
+            path.display(),
+            path.join("report.html").display()
+        )));
+    }
     report_format(path)?;
     let folder = path
         .parent()

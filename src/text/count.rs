@@ -41,6 +41,9 @@ pub struct CountParams {
     pub max_df: DocFreq,
     pub max_features: Option<usize>,
     pub binary: bool,
+    /// Fixed terms in column order: fitting learns nothing.
+    #[serde(default)]
+    pub vocabulary: Option<Vec<String>>,
 }
 
 impl Default for CountParams {
@@ -51,6 +54,7 @@ impl Default for CountParams {
             max_df: DocFreq::Fraction(1.0),
             max_features: None,
             binary: false,
+            vocabulary: None,
         }
     }
 }
@@ -63,7 +67,8 @@ pub struct Vocabulary {
 }
 
 impl Vocabulary {
-    pub fn from_sorted(terms: Vec<String>) -> Vocabulary {
+    /// The terms in column order.
+    pub fn from_terms(terms: Vec<String>) -> Vocabulary {
         let index = terms
             .iter()
             .enumerate()
@@ -162,6 +167,12 @@ pub fn fit_transform(params: &CountParams, docs: &[&str]) -> Result<(Vocabulary,
     if docs.is_empty() {
         return Err(Error::invalid("fit: no documents (an empty array)"));
     }
+    if let Some(terms) = &params.vocabulary {
+        // scikit-learn's fixed vocabulary: the given columns, no pruning.
+        let vocabulary = Vocabulary::from_terms(terms.clone());
+        let x = transform(params, &vocabulary, docs)?;
+        return Ok((vocabulary, x));
+    }
     let n_docs = docs.len();
     let max_doc = params.max_df.limit(n_docs);
     let min_doc = params.min_df.limit(n_docs);
@@ -228,8 +239,17 @@ pub fn fit_transform(params: &CountParams, docs: &[&str]) -> Result<(Vocabulary,
         .collect();
     if let Some(limit) = params.max_features {
         // The `limit` most frequent terms over the corpus; ties keep term order.
+        // scikit-learn binarises before ranking, so with `binary` a term's
+        // frequency is the number of documents that hold it.
+        let freq = |g: usize| {
+            if params.binary {
+                doc_freq[g] as u64
+            } else {
+                term_freq[g]
+            }
+        };
         let mut kept: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
-        kept.sort_by(|&a, &b| term_freq[b].cmp(&term_freq[a]).then(a.cmp(&b)));
+        kept.sort_by(|&a, &b| freq(b).cmp(&freq(a)).then(a.cmp(&b)));
         keep.iter_mut().for_each(|k| *k = false);
         for &i in kept.iter().take(limit) {
             keep[i] = true;
@@ -266,7 +286,7 @@ pub fn fit_transform(params: &CountParams, docs: &[&str]) -> Result<(Vocabulary,
         .collect();
     let cols = terms.len();
     Ok((
-        Vocabulary::from_sorted(terms),
+        Vocabulary::from_terms(terms),
         to_csr(rows, cols, params.binary)?,
     ))
 }

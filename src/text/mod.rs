@@ -5,11 +5,13 @@
 pub mod count;
 pub mod encoder;
 pub mod finetune;
+pub mod pattern;
 pub mod svd;
 pub mod tfidf;
 pub mod tokenize;
 pub mod vectorizer;
 pub mod vectors;
+pub mod word_chars;
 pub mod wordpiece;
 
 pub use count::{CountParams, DocFreq, Vocabulary};

@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::matrix::Csr;
+use crate::options::Options;
 use crate::options::{FromValue, ShowDefault, Value};
 use crate::persist::Saved;
-use crate::text::tokenize::english_stop_words;
+use crate::text::pattern::PythonPattern;
+use crate::text::tokenize::{AnalyzerKind, StripAccents, english_stop_words};
 use crate::text::{CountParams, DocFreq, TfidfParams, Vocabulary, count, tfidf};
 
 /// `stop_words`: none, scikit-learn's English list, or the script's words.
@@ -82,6 +84,48 @@ fn ngram_pair(v: &Value) -> std::result::Result<(), String> {
     }
 }
 
+/// A `token_pattern` that compiles, with one capturing group at most.
+fn token_pattern(v: &Value) -> std::result::Result<(), String> {
+    match v.text() {
+        Some(s) => PythonPattern::new(s)
+            .map(|_| ())
+            .map_err(|why| format!("; {why}")),
+        None => Err(String::new()),
+    }
+}
+
+/// A fixed `vocabulary`: distinct terms, at least one.
+fn fixed_vocabulary(v: &Value) -> std::result::Result<(), String> {
+    match v {
+        Value::Unit => Ok(()),
+        _ => {
+            let terms = Vec::<String>::from_value(v).ok_or_else(String::new)?;
+            if terms.is_empty() {
+                return Err("; it is empty".into());
+            }
+            let mut seen = ahash::AHashMap::new();
+            for (i, t) in terms.iter().enumerate() {
+                if let Some(first) = seen.insert(t.as_str(), i) {
+                    return Err(format!("; element {i} {t:?} repeats element {first}"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+impl FromValue for PythonPattern {
+    fn from_value(v: &Value) -> Option<Self> {
+        v.text().and_then(|s| PythonPattern::new(s).ok())
+    }
+}
+
+impl ShowDefault for PythonPattern {
+    fn show_default(&self) -> Option<String> {
+        Some(format!("{:?}", self.source()))
+    }
+}
+
 crate::options! {
     /// `text::count_vectorizer`: `CountVectorizer(...)`.
     pub struct CountOptions for "text::count_vectorizer" {
@@ -100,8 +144,22 @@ crate::options! {
         binary: bool = false => Bool,
         /// lower-case before tokenizing
         lowercase: bool = true => Bool,
-        /// "english" (scikit-learn's 318 words) or an array of words to drop
+        /// "english" (scikit-learn's 318 words) or an array of words to drop (word analyzer only)
         stop_words: StopWords = StopWords::None => Either(&[Choice(&["english"]), Texts, Unit]),
+        /// "ascii" or "unicode": remove accents after lower-casing, as scikit-learn does
+        strip_accents: Option<StripAccents> = None => Either(&[Choice(StripAccents::NAMES), Unit]); shown "()",
+        /// what a token is, in Python's re syntax (\w, \b as Python reads them); the one capturing group if it has one
+        token_pattern: PythonPattern = PythonPattern::default() => Custom {
+            expected: "a regular expression (Python's re syntax) with at most one capturing group",
+            check: token_pattern,
+        },
+        /// "word" (tokens and their n-grams), "char" (character n-grams) or "char_wb" (character n-grams inside words)
+        analyzer: AnalyzerKind = AnalyzerKind::Word => Choice(AnalyzerKind::NAMES),
+        /// fixed terms, in column order: nothing is learned and min_df, max_df and max_features do not apply
+        vocabulary: Option<Vec<String>> = None => Custom {
+            expected: "an array of distinct strings or ()",
+            check: fixed_vocabulary,
+        }; shown "()",
     }
 }
 
@@ -113,19 +171,38 @@ crate::options! {
     }
 }
 
-impl From<&CountOptions> for CountParams {
-    fn from(o: &CountOptions) -> CountParams {
+impl CountOptions {
+    /// The checked parameters; options that would be ignored are refused.
+    pub fn params(&self) -> Result<CountParams> {
+        let function = Self::FUNCTION;
+        if self.analyzer != AnalyzerKind::Word {
+            let analyzer = self.analyzer.name();
+            if self.stop_words != StopWords::None {
+                return Err(Error::invalid(format!(
+                    "{function}: option 'stop_words' applies to analyzer \"word\" only, and analyzer is \"{analyzer}\""
+                )));
+            }
+            if self.token_pattern != PythonPattern::default() {
+                return Err(Error::invalid(format!(
+                    "{function}: option 'token_pattern' applies to analyzer \"word\" only, and analyzer is \"{analyzer}\""
+                )));
+            }
+        }
         let mut p = CountParams {
-            min_df: o.min_df,
-            max_df: o.max_df,
-            max_features: o.max_features,
-            binary: o.binary,
+            min_df: self.min_df,
+            max_df: self.max_df,
+            max_features: self.max_features,
+            binary: self.binary,
+            vocabulary: self.vocabulary.clone(),
             ..CountParams::default()
         };
-        p.analyzer.ngram_range = o.ngram_range;
-        p.analyzer.lowercase = o.lowercase;
-        p.analyzer.stop_words = o.stop_words.set();
-        p
+        p.analyzer.ngram_range = self.ngram_range;
+        p.analyzer.lowercase = self.lowercase;
+        p.analyzer.stop_words = self.stop_words.set();
+        p.analyzer.strip_accents = self.strip_accents;
+        p.analyzer.kind = self.analyzer;
+        p.analyzer.token_pattern = self.token_pattern.clone();
+        Ok(p)
     }
 }
 
@@ -209,6 +286,33 @@ impl Vectorizer {
         }
     }
 
+    /// The terms of one document, in order, before counting
+    /// (`build_analyzer()(doc)`).
+    pub fn analyze(&self, doc: &str) -> Vec<String> {
+        let mut terms = Vec::new();
+        self.params
+            .analyzer
+            .terms(doc, |t| terms.push(t.to_string()));
+        terms
+    }
+
+    /// The fitted idf weights in column order (`TfidfVectorizer.idf_`).
+    pub fn idf(&self) -> Result<&[f64]> {
+        let Some(tfidf) = &self.tfidf else {
+            return Err(Error::invalid(
+                "idf: this is a count vectorizer, which has no idf; text::tfidf_vectorizer has one",
+            ));
+        };
+        if self.vocabulary.is_none() {
+            return Err(Error::invalid(
+                "idf: this vectorizer is not fitted yet; call fit or fit_transform first",
+            ));
+        }
+        tfidf.idf.as_deref().ok_or_else(|| {
+            Error::invalid("idf: this vectorizer was made with use_idf: false, so it has no idf")
+        })
+    }
+
     pub fn fit_transform(&mut self, docs: &[&str]) -> Result<Csr> {
         let (vocabulary, counts) = count::fit_transform(&self.params, docs)?;
         self.vocabulary = Some(vocabulary);
@@ -270,7 +374,7 @@ pub fn load(path: &Path) -> Result<LoadedText> {
     };
     Ok(LoadedText::Vectorizer(Box::new(Vectorizer {
         params: saved.get(path, "counts")?,
-        vocabulary: Some(Vocabulary::from_sorted(terms)),
+        vocabulary: Some(Vocabulary::from_terms(terms)),
         tfidf,
     })))
 }
@@ -299,15 +403,23 @@ pub struct VectorizerRef(pub Arc<Vectorizer>);
 pub struct TfidfRef(pub Arc<Tfidf>);
 
 impl VectorizerRef {
-    pub fn count(o: &CountOptions) -> VectorizerRef {
-        VectorizerRef(Arc::new(Vectorizer::new(o.into(), None)))
+    pub fn count(o: &CountOptions) -> Result<VectorizerRef> {
+        Ok(VectorizerRef(Arc::new(Vectorizer::new(o.params()?, None))))
     }
 
-    pub fn tfidf(o: &TfidfVectorizerOptions) -> VectorizerRef {
-        VectorizerRef(Arc::new(Vectorizer::new(
-            (&o.count).into(),
+    pub fn tfidf(o: &TfidfVectorizerOptions) -> Result<VectorizerRef> {
+        let count = o.count.params().map_err(|e| {
+            // The options were given to text::tfidf_vectorizer.
+            Error::invalid(e.to_string().replacen(
+                CountOptions::FUNCTION,
+                TfidfVectorizerOptions::FUNCTION,
+                1,
+            ))
+        })?;
+        Ok(VectorizerRef(Arc::new(Vectorizer::new(
+            count,
             Some(o.tfidf.clone()),
-        )))
+        ))))
     }
 
     /// Fits on `docs` (replacing this handle's vectorizer) and returns their matrix.
@@ -390,7 +502,6 @@ impl fmt::Display for TfidfRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Options;
 
     #[test]
     fn count_options_become_scikit_learn_params() {
@@ -405,7 +516,7 @@ mod tests {
             ("norm", Value::Unit),
         ])
         .unwrap();
-        let p = CountParams::from(&o.count);
+        let p = o.count.params().unwrap();
         assert_eq!(
             (p.min_df, p.max_df),
             (DocFreq::Count(2), DocFreq::Fraction(0.95))
@@ -433,7 +544,7 @@ mod tests {
 
     #[test]
     fn handles_describe_their_recipe() {
-        let v = VectorizerRef::count(&CountOptions::default());
+        let v = VectorizerRef::count(&CountOptions::default()).unwrap();
         assert!(
             v.to_string().starts_with("CountVectorizer(min_df=Count(1)"),
             "{v}"

@@ -38,6 +38,15 @@ pub fn eval_with_data(test: &str, code: &str) -> Option<String> {
     s.display(&v)
 }
 
+/// Runs `code` (Rhai with its own assertions) in a session without data;
+/// panics with the rendered error.
+pub fn check_script(code: &str) {
+    let (mut s, _) = genrelab::Session::capturing(Err("no data".into()));
+    if let Err(e) = s.eval(code, "peer") {
+        panic!("{}", e.render());
+    }
+}
+
 /// The rendered error of `code` (named `t`), which must fail.
 pub fn error_of(code: &str) -> String {
     let (mut s, _) = genrelab::Session::capturing(Err("no data".into()));

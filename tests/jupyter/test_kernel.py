@@ -29,7 +29,7 @@ class GenrelabKernelTests(jkt.KernelTests):
 
     completion_samples = [
         {"text": "data::movi", "matches": {"data::movies"}},
-        {"text": "metrics::f", "matches": {"metrics::f1"}},
+        {"text": "metrics::f", "matches": {"metrics::f1", "metrics::fbeta"}},
         {"text": "plot::ba", "matches": {"plot::bar"}},
     ]
     complete_code_samples = ["1 + 1", "let x = 1;", "fn f(x) { x * 2 }", 'print("a")']

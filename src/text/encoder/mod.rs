@@ -152,11 +152,19 @@ impl SentenceEncoder {
         options: &EncoderOptions,
     ) -> Result<SentenceEncoder> {
         let max_length = options.max_length.unwrap_or(folder.max_seq_length);
-        if max_length < 2 || max_length > folder.config.max_position_embeddings {
-            return Err(Error::invalid(format!(
-                "text::encoder: max_length {max_length} is outside [2, {}] (the model's max_position_embeddings)",
-                folder.config.max_position_embeddings
-            )));
+        let limit = folder.config.max_position_embeddings;
+        if max_length < 2 || max_length > limit {
+            // Say who set it: the script's option, or the folder's config.
+            return Err(Error::invalid(match options.max_length {
+                Some(_) => format!(
+                    "text::encoder: option 'max_length' is {max_length}, outside [2, {limit}] (the model's max_position_embeddings)"
+                ),
+                None => format!(
+                    "text::encoder: {}: the folder's sentence_bert_config.json sets max_seq_length {max_length}, \
+                     outside [2, {limit}] (max_position_embeddings in its config.json); give the option max_length to override it",
+                    path.display()
+                ),
+            }));
         }
         let target = options.target.unwrap_or(Target::Cpu);
         let dim = bert.hidden_size();

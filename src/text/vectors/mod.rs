@@ -3,6 +3,7 @@
 //! `most_similar`, `similarity`, analogies), and the mean vector of each
 //! document (the report's section 5).
 
+pub mod analogies;
 pub mod mean;
 pub mod native;
 pub mod read;
@@ -77,7 +78,8 @@ impl WordVectorsRef {
     }
 }
 
-fn neighbours(found: Vec<(String, f32)>) -> Vec<Neighbour> {
+/// Found words as script-ready neighbours.
+pub fn neighbours(found: Vec<(String, f32)>) -> Vec<Neighbour> {
     found
         .into_iter()
         .map(|(word, s)| Neighbour {
@@ -249,7 +251,7 @@ impl WordVectors {
             .get_or_init(|| crate::matrix::row_norms(self.values.view()))
     }
 
-    fn unit(&self, word: &str) -> Result<Array1<f32>> {
+    pub(crate) fn unit(&self, word: &str) -> Result<Array1<f32>> {
         let i = self.row(word).ok_or_else(|| self.unknown(word))?;
         let n = self.norms()[i];
         Ok(self
@@ -272,6 +274,19 @@ impl WordVectors {
         negative: &[&str],
         vectors: &[ArrayView1<'_, f32>],
         n: usize,
+    ) -> Result<Vec<(String, f32)>> {
+        self.most_similar_within(positive, negative, vectors, n, self.len())
+    }
+
+    /// `most_similar` among the first `restrict` words only (gensim's
+    /// `restrict_vocab`).
+    pub fn most_similar_within(
+        &self,
+        positive: &[&str],
+        negative: &[&str],
+        vectors: &[ArrayView1<'_, f32>],
+        n: usize,
+        restrict: usize,
     ) -> Result<Vec<(String, f32)>> {
         let dim = self.dim();
         let mut mean = Array1::<f32>::zeros(dim);
@@ -319,18 +334,17 @@ impl WordVectors {
             .filter_map(|w| self.row(w))
             .collect();
         // Ties keep the earlier (more frequent) word, as gensim.
-        Ok(
-            crate::matrix::nearest_rows(
-                self.values.view(),
-                self.norms(),
-                mean.view(),
-                &excluded,
-                n,
-            )
-            .into_iter()
-            .map(|(i, s)| (self.words[i].clone(), s))
-            .collect(),
+        Ok(crate::matrix::nearest_rows(
+            self.values
+                .slice(ndarray::s![..restrict.min(self.len()), ..]),
+            &self.norms()[..restrict.min(self.len())],
+            mean.view(),
+            &excluded,
+            n,
         )
+        .into_iter()
+        .map(|(i, s)| (self.words[i].clone(), s))
+        .collect())
     }
 }
 

@@ -48,12 +48,16 @@ pub fn load(path: &Path) -> Result<WordVectors> {
     crate::matrix::io::check_safetensors_size(path, &bytes)?;
     let tensors = SafeTensors::deserialize(&bytes)
         .map_err(|e| Error::file(path, format!("not a word-vectors .safetensors file: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::file(path, format!("not a word-vectors .safetensors file: {e}")))?;
+    let info = header.metadata().clone().unwrap_or_default();
     let get = |name: &str, dtype: Dtype| {
         let t = tensors.tensor(name).map_err(|_| {
-            Error::file(
-                path,
-                format!("no tensor '{name}': not a word-vectors file written by genrelab"),
-            )
+            let what = match crate::persist::Saved::describe(&info) {
+                Some(what) => format!("this is {what}"),
+                None => "not a word-vectors file written by genrelab".into(),
+            };
+            Error::file(path, format!("no tensor '{name}': {what}"))
         })?;
         if t.dtype() != dtype {
             return Err(Error::file(
@@ -86,6 +90,19 @@ pub fn load(path: &Path) -> Result<WordVectors> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        let (row, col) = (k / (*dim).max(1), k % (*dim).max(1));
+        return Err(Error::file(
+            path,
+            format!(
+                "word {} ('{}'): value {} is {}; word vectors must be finite",
+                row + 1,
+                list[row],
+                col + 1,
+                values[k]
+            ),
+        ));
+    }
     let values = Array2::from_shape_vec((*n, *dim), values)
         .map_err(|e| Error::file(path, format!("tensor 'vectors': {e}")))?;
     WordVectors::from_rows(list, values).map_err(|e| Error::file(path, e.to_string()))

@@ -248,7 +248,7 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<(WordVectors, ReadReport)
         .ok_or_else(|| Error::file(path, "the file is empty; expected word vectors"))?;
     let declared = header(&first);
     let format = match (opts.format, declared) {
-        (Format::Glove, _) | (Format::Auto, None) => Format::Glove,
+        (Format::Glove, None) | (Format::Auto, None) => Format::Glove,
         (Format::Word2VecBinary | Format::Word2VecText | Format::Native, None) => {
             return Err(Error::parse(
                 path,
@@ -259,12 +259,38 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<(WordVectors, ReadReport)
                 ),
             ));
         }
+        // A header the reader refuses (no words or no dimensions), or no
+        // record after it: the reader names that, whatever the format.
+        (Format::Auto, Some((count, dim))) if count == 0 || dim == 0 => Format::Word2VecText,
+        (Format::Auto, Some(_)) if src.ensure(1, path)?.is_empty() => Format::Word2VecText,
         (Format::Auto, Some((_, dim))) => {
-            if looks_like_text_record(src.ensure(MAX_RECORD.min(64 << 10), path)?, dim) {
-                Format::Word2VecText
-            } else {
-                Format::Word2VecBinary
+            let sample = src.ensure(MAX_RECORD.min(64 << 10), path)?;
+            match text_record_check(sample, dim) {
+                TextCheck::Record => Format::Word2VecText,
+                TextCheck::Binary => Format::Word2VecBinary,
+                // Text, but not `word v1 … vD`: guessing either way would
+                // read garbage, so say what was seen and let the user choose.
+                TextCheck::Malformed(why) => {
+                    return Err(Error::parse(
+                        path,
+                        2,
+                        format!(
+                            "cannot tell whether this word2vec file is text or binary: line 2 is text but {why}; \
+                             give format: \"word2vec_text\" (and fix the line) or format: \"word2vec_binary\""
+                        ),
+                    ));
+                }
             }
+        }
+        (Format::Glove, Some((count, dim))) if opts.format == Format::Glove => {
+            return Err(Error::parse(
+                path,
+                1,
+                format!(
+                    "line 1 is a word2vec header ({count} words of {dim} dimensions), which GloVe files do not have; \
+                     give format: \"word2vec_text\" (or leave format out)"
+                ),
+            ));
         }
         (f, Some(_)) => f,
     };
@@ -296,16 +322,57 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<(WordVectors, ReadReport)
     Ok((builder.finish()?, ReadReport { format, duplicates }))
 }
 
-/// Whether `bytes` starts with a `word v1 … vD` line of `dim` numbers.
-fn looks_like_text_record(bytes: &[u8], dim: usize) -> bool {
-    let Some(end) = bytes.iter().position(|&b| b == b'\n') else {
-        return false;
+/// The fields of a text record: separated by spaces (runs of them too),
+/// trailing spaces, tabs and a carriage return ignored.
+fn text_fields(line: &str) -> Vec<&str> {
+    line.trim_end_matches(['\r', ' ', '\t'])
+        .split(' ')
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+/// What the first record after a word2vec header looks like.
+enum TextCheck {
+    /// A word and numbers: the text reader's business.
+    Record,
+    /// Text, but not that (why).
+    Malformed(String),
+    /// Not text: bytes no text line holds.
+    Binary,
+}
+
+fn text_record_check(bytes: &[u8], dim: usize) -> TextCheck {
+    let line = match bytes.iter().position(|&b| b == b'\n') {
+        Some(end) => &bytes[..end],
+        None => bytes,
     };
-    let Ok(line) = std::str::from_utf8(&bytes[..end]) else {
-        return false;
+    let Ok(text) = std::str::from_utf8(line) else {
+        return TextCheck::Binary;
     };
-    let fields: Vec<&str> = line.trim_end().split(' ').collect();
-    fields.len() == dim + 1 && fields[1..].iter().all(|f| f.parse::<f32>().is_ok())
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\r'))
+    {
+        return TextCheck::Binary;
+    }
+    let fields = text_fields(text);
+    let numbers = fields
+        .iter()
+        .skip(1)
+        .filter(|f| f.parse::<f32>().is_ok())
+        .count();
+    // A word and numbers is text, even with the wrong count (the text
+    // reader then names the line and the count).
+    if fields.len() > 1 && numbers == fields.len() - 1 {
+        TextCheck::Record
+    } else {
+        TextCheck::Malformed(format!(
+            "not a word and {dim} numbers ({} of its {} fields after the word are numbers): {:?}",
+            numbers,
+            fields.len().saturating_sub(1),
+            preview(line)
+        ))
+    }
 }
 
 fn preview(bytes: &[u8]) -> String {
@@ -442,8 +509,14 @@ impl<'a> Builder<'a> {
     /// One `word v1 … vD` line (line number `line`).
     fn text_record(&mut self, bytes: &[u8], line: u64) -> Result<()> {
         let text = self.word(bytes, &format!("line {line}"))?;
-        let text = text.trim_end_matches(['\r', ' ', '\t']);
-        let fields: Vec<&str> = text.split(' ').collect();
+        let fields = text_fields(&text);
+        if fields.is_empty() {
+            return Err(Error::parse(
+                self.path,
+                line,
+                "an empty line where a word and its numbers were expected",
+            ));
+        }
         let dim = match self.dim {
             Some(d) => d,
             None => {
@@ -461,7 +534,12 @@ impl<'a> Builder<'a> {
                 fields.len() - 1
             }
         };
-        if fields.len() < dim + 1 {
+        // Words with spaces (some GloVe files have them): the last `dim`
+        // fields are the numbers. A row whose extra fields are numbers too
+        // has values too many, not a longer word.
+        let split = fields.len().saturating_sub(dim);
+        let too_many = split > 1 && fields[1..split].iter().all(|f| f.parse::<f32>().is_ok());
+        if fields.len() < dim + 1 || too_many {
             return Err(Error::parse(
                 self.path,
                 line,
@@ -472,9 +550,6 @@ impl<'a> Builder<'a> {
                 ),
             ));
         }
-        // Words with spaces (some GloVe files have them): the last `dim`
-        // fields are the numbers.
-        let split = fields.len() - dim;
         let word = fields[..split].join(" ");
         let mut values = Vec::with_capacity(dim);
         for (j, f) in fields[split..].iter().enumerate() {
@@ -569,6 +644,24 @@ fn read_binary(src: &mut Source, b: &mut Builder, count: usize, dim: usize) -> R
         };
         let trimmed = raw.strip_prefix(b"\n").unwrap_or(&raw);
         let where_ = format!("word {} (byte {start})", i + 1);
+        if i == 0 {
+            // A text file read as binary: the first "word" runs over a line
+            // end, or its vector is all printable text.
+            let vector_bytes = src.ensure(bytes, b.path)?;
+            let printable = |v: &[u8]| {
+                v.iter()
+                    .all(|&c| c == b' ' || c == b'\n' || c.is_ascii_graphic())
+            };
+            if trimmed.contains(&b'\n')
+                || (vector_bytes.len() >= bytes && printable(&vector_bytes[..bytes]))
+            {
+                return Err(Error::parse(
+                    b.path,
+                    2,
+                    "read as word2vec binary, line 2 is text (a word and numbers): give format: \"word2vec_text\" (or leave format out)",
+                ));
+            }
+        }
         let word = b.word(trimmed, &where_).map_err(|e| {
             if newline_terminated == Some(false) {
                 Error::file(
