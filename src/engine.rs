@@ -76,7 +76,11 @@ impl Default for EngineConfig {
     }
 }
 
-/// `$GENRELAB_DATA`, else `./data`, else `../shared/data`.
+/// `$GENRELAB_DATA`; else `../shared/data` where it exists (this project's
+/// machines: the same tables plus the posters, with the models beside it,
+/// which scripts still reach as `DATA_DIR + "/../models"`); else the text
+/// tables bundled in the repository's `data/` (found from the working
+/// folder, or where this binary was built from).
 pub fn find_data_dir() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("GENRELAB_DATA") {
         let dir = PathBuf::from(dir);
@@ -89,14 +93,14 @@ pub fn find_data_dir() -> Result<PathBuf, String> {
             ))
         };
     }
-    ["data", "../shared/data"]
-        .iter()
-        .map(Path::new)
-        .find(|p| p.is_dir())
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    [Path::new("../shared/data"), Path::new("data"), built_from.as_path()]
+        .into_iter()
+        .find(|p| p.join("movies").is_dir())
         .map(Path::to_path_buf)
         .ok_or_else(|| {
             "DATA_DIR: no data folder found. Set GENRELAB_DATA to the folder holding movies/movies.csv, \
-             or put that folder at ./data or ../shared/data (see README: 'Where the data comes from')"
+             or run from the genrelab checkout, whose data/ holds the bundled tables (see README: 'Where the data comes from')"
                 .to_string()
         })
 }

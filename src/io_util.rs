@@ -19,6 +19,34 @@ fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// `write_atomic` for bytes already in memory.
+/// The bytes of a text file, gunzipped when it is gzip: `x.gz` itself, or
+/// `x.gz` when `x` does not exist (the tables bundled in `data/` are
+/// gzipped, and scripts name them without `.gz`). Errors name `path`.
+pub fn read_text_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let gz = {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(".gz");
+        std::path::PathBuf::from(name)
+    };
+    let (source, bytes) = match std::fs::read(path) {
+        Ok(bytes) => (path, bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && gz.is_file() => (
+            gz.as_path(),
+            std::fs::read(&gz).map_err(|e| Error::io(&gz, e))?,
+        ),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut text = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        .read_to_end(&mut text)
+        .map_err(|e| Error::file(source, format!("cannot decompress: {e}")))?;
+    Ok(text)
+}
+
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |out| {
         out.write_all(bytes).map_err(|e| Error::io(path, e))
@@ -131,4 +159,41 @@ pub fn scratch_path(name: &str) -> Result<String> {
     let dir = std::env::temp_dir().join(format!("genrelab-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     Ok(dir.join(name).to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_files_are_read_gunzipped_with_or_without_gz_in_the_name() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("t.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"id,title\n1,A\n").unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        assert_eq!(read_text_file(&gz).unwrap(), b"id,title\n1,A\n");
+        assert_eq!(
+            read_text_file(&dir.path().join("t.csv")).unwrap(),
+            b"id,title\n1,A\n"
+        );
+        std::fs::write(dir.path().join("plain.csv"), b"x\n").unwrap();
+        assert_eq!(
+            read_text_file(&dir.path().join("plain.csv")).unwrap(),
+            b"x\n"
+        );
+        let e = read_text_file(&dir.path().join("none.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("none.csv"), "{e}");
+        std::fs::write(dir.path().join("bad.csv.gz"), [0x1f, 0x8b, 0, 1]).unwrap();
+        let e = read_text_file(&dir.path().join("bad.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.csv.gz") && e.contains("cannot decompress"),
+            "{e}"
+        );
+    }
 }

@@ -228,7 +228,7 @@ fn install_kernel(sys_prefix: bool, prefix: Option<PathBuf>, name: &str) -> Exit
             match data {
                 Some(d) => println!("notebooks will read DATA_DIR = {}", d.display()),
                 None => println!(
-                    "no data folder found now; notebooks look for GENRELAB_DATA, ./data or ../shared/data"
+                    "no data folder found now; notebooks look for GENRELAB_DATA, then the tables bundled in data/"
                 ),
             }
             ExitCode::SUCCESS

@@ -277,3 +277,58 @@ fn script_errors_point_at_the_cause() {
     assert!(err.len() < 1000, "{} bytes of error", err.len());
     assert!(err.contains("nope"), "{err}");
 }
+
+/// A fresh clone: nothing beside it, no GENRELAB_DATA. The README's main
+/// command reads the text tables bundled (gzipped) in data/.
+#[test]
+fn a_fresh_clone_runs_explore_on_the_bundled_tables() {
+    let clone = tempfile::tempdir().unwrap();
+    let root = common::root();
+    for table in [
+        "movies/movies.csv.gz",
+        "tmdb-text/movies.csv.gz",
+        "genres.json",
+    ] {
+        let to = clone.path().join("data").join(table);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join("data").join(table), to).unwrap();
+    }
+    std::fs::create_dir(clone.path().join("scripts")).unwrap();
+    std::fs::copy(
+        root.join("scripts/explore.rhai"),
+        clone.path().join("scripts/explore.rhai"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_genrelab"))
+        .args(["run", "scripts/explore.rhai"])
+        .current_dir(clone.path())
+        .env_remove("GENRELAB_DATA")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("7128 movies\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// The bundled tables are the shared ones, byte for byte (CI has both).
+#[test]
+fn the_bundled_tables_are_the_shared_data() {
+    let Some(shared) = common::shared_data("bundled tables") else {
+        return;
+    };
+    let root = common::root();
+    for table in ["movies/movies.csv", "tmdb-text/movies.csv"] {
+        let bundled = genrelab::io_util::read_text_file(&root.join("data").join(table)).unwrap();
+        assert!(
+            bundled == std::fs::read(shared.join(table)).unwrap(),
+            "data/{table}.gz differs from ../shared/data/{table}: regenerate it with gzip -9"
+        );
+    }
+    assert_eq!(
+        std::fs::read(root.join("data/genres.json")).unwrap(),
+        std::fs::read(shared.join("genres.json")).unwrap()
+    );
+}

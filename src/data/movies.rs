@@ -97,8 +97,8 @@ fn find_column(path: &Path, header: &[String], name: &str) -> Result<usize> {
 impl Movies {
     /// Reads a movies CSV. Poster paths are resolved relative to the file.
     pub fn read_csv(path: &Path, columns: &Columns) -> Result<Movies> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
+        let bytes = crate::io_util::read_text_file(path)?;
+        if bytes.is_empty() {
             return Err(Error::file(
                 path,
                 "the file is empty; expected a header row",
@@ -107,7 +107,7 @@ impl Movies {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
-            .from_reader(std::io::BufReader::new(file));
+            .from_reader(bytes.as_slice());
         let header = super::table::header_names(
             path,
             reader.headers().map_err(|e| csv_error(path, &[], e))?,

@@ -64,7 +64,7 @@ pub fn header_names(path: &Path, record: &csv::StringRecord) -> Result<Vec<Strin
 /// Reads `path` with the given delimiter; `infer` turns numeric-looking cells
 /// into numbers and empty cells into [`Cell::Empty`], else every cell is text.
 pub fn read_csv(path: &Path, delimiter: u8, infer: bool) -> Result<CsvTable> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::io_util::read_text_file(path)?;
     if bytes.is_empty() {
         return Err(Error::file(
             path,

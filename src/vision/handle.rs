@@ -92,6 +92,20 @@ pub struct BackboneRef(pub Rc<Backbone>);
 
 impl BackboneRef {
     pub fn open(name: &str, weights: &Path, o: &BackboneOptions) -> Result<BackboneRef> {
+        if !weights.exists() {
+            // Say where the weights come from: torchvision's own files.
+            let url = match name {
+                "mobilenet_v2" => "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
+                _ => "https://download.pytorch.org/models/vgg16-397923af.pth",
+            };
+            return Err(Error::file(
+                weights,
+                format!(
+                    "no such file: the {name} weights are torchvision's {url} \
+                     (the file name's 8 hex digits are the start of its sha256); download it and give its path"
+                ),
+            ));
+        }
         let output = o.output.map(|n| match n {
             OutputName::Logits => Output::Logits,
             OutputName::Conv => Output::Conv,

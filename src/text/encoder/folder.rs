@@ -153,6 +153,11 @@ impl Folder {
                 path,
                 if path.exists() {
                     format!("not a folder; {LAYOUT}")
+                } else if path.ends_with("all-MiniLM-L6-v2") {
+                    "no such folder: all-MiniLM-L6-v2 is sentence-transformers' model at \
+                     https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0); \
+                     download its files into this folder"
+                        .to_string()
                 } else {
                     "no such folder".to_string()
                 },
