@@ -20,6 +20,7 @@ pub mod diagnostics;
 pub mod docs;
 pub mod engine;
 pub mod error;
+pub mod fetch;
 pub mod fusion;
 pub mod imdb;
 pub mod input;

@@ -46,6 +46,10 @@ enum Command {
     },
     /// Print the Markdown reference of every script function (or one module's).
     Doc { module: Option<String> },
+    /// Fetch models into the cache ahead of use (mobilenet_v2, vgg16,
+    /// all-MiniLM-L6-v2, or a hub model as org/name); without names, list
+    /// what the cache holds.
+    Fetch { names: Vec<String> },
     /// Run as a Jupyter kernel (Jupyter starts it with its connection file),
     /// or `kernel install` the kernelspec so Jupyter lists genrelab.
     #[command(args_conflicts_with_subcommands = true)]
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
                 }),
             ..
         }) => install_kernel(sys_prefix, prefix, &name),
+        Some(Command::Fetch { names }) => fetch(&names),
         Some(Command::Doc { module }) => {
             let session = Session::new(config, Vec::new());
             let all = docs::collect(session.engine());
@@ -180,6 +185,39 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `genrelab fetch [NAME…]`: fetch each name (exit 1 on the first failure),
+/// or list the cache.
+fn fetch(names: &[String]) -> ExitCode {
+    use genrelab::fetch;
+    let cache = fetch::cache_dir();
+    if names.is_empty() {
+        println!("cache: {} (GENRELAB_CACHE to move it)", cache.display());
+        match fetch::list() {
+            Ok(files) if files.is_empty() => println!("(empty)"),
+            Ok(files) => {
+                for (file, size) in files {
+                    println!("{:>10.1} MB  {file}", size as f64 / 1e6);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    for name in names {
+        match fetch::known::fetch_named(name) {
+            Ok(path) => println!("{name}: {}", path.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// `--report FILE` / `--report=FILE` among the script's arguments (the

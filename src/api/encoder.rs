@@ -21,7 +21,10 @@ pub mod encoder_module {
     /// normalisation — the numbers `SentenceTransformer(path).encode(texts)`
     /// gives, within 1e-6. Nothing is downloaded.
     ///
-    /// Arguments: `path` — the folder.
+    /// Arguments: `path` — the folder, or a model of the Hugging Face hub by
+    /// name (`"all-MiniLM-L6-v2"`, `"org/name"`), fetched on first use into
+    /// `$GENRELAB_CACHE` (`genrelab fetch NAME` does it ahead of time;
+    /// `GENRELAB_OFFLINE=1` forbids the network).
     ///
     /// Errors: a missing folder or file (named); a module other than
     /// Transformer, Pooling, Normalize; a config.json that is not BERT; a
@@ -52,7 +55,12 @@ pub mod encoder_module {
     #[rhai_fn(name = "encoder", return_raw)]
     pub fn encoder_with(ctx: NativeCallContext, path: &str, options: Map) -> RhaiResult<Encoder> {
         located(&ctx, || {
-            Encoder::open(Path::new(path), &self::options::<OpenOptions>(options)?)
+            let o = self::options::<OpenOptions>(options)?;
+            if crate::fetch::known::is_hub_name(path) {
+                // A hub name: its files from the cache, fetched on first use.
+                return Encoder::open(&crate::fetch::known::hub_model(path)?, &o);
+            }
+            Encoder::open(Path::new(path), &o)
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod core;
 pub mod data;
 pub mod encoder;
+pub mod fetch;
 pub mod fusion;
 pub mod genres;
 pub mod imdb;
@@ -57,6 +58,7 @@ pub fn schemas() -> impl Iterator<Item = &'static Schema> {
         crate::data::Columns::schema(),
         crate::data::labels::BinarizerOptions::schema(),
         crate::data::table::CsvOptions::schema(),
+        crate::fetch::FetchOptions::schema(),
         crate::matrix::scale::ScalerOptions::schema(),
         crate::text::vectorizer::CountOptions::schema(),
         crate::text::TfidfParams::schema(),
@@ -143,6 +145,7 @@ pub fn register_all(engine: &mut Engine) {
             "data",
             vec![
                 exported_module!(data::data_module),
+                exported_module!(fetch::fetch_module),
                 exported_module!(movies::movies_methods),
                 exported_module!(matrix::matrix_methods),
                 exported_module!(labels::labels_methods),

@@ -12,6 +12,28 @@ pub mod vision_module {
     use crate::api::convert::{RhaiResult, located, options};
     use crate::vision::handle::{BackboneOptions, BackboneRef};
 
+    /// A network with torchvision's ImageNet weights fetched on first use
+    /// into `$GENRELAB_CACHE` (`torchvision/mobilenet_v2-b0353104.pth`, checked by
+    /// its sha256, as torchvision checks the hash in the file name).
+    ///
+    /// Arguments: `name` — `"mobilenet_v2"` or `"vgg16"`.
+    ///
+    /// Errors: as `vision::backbone(name, weights)`; no network
+    /// (`GENRELAB_OFFLINE=1` names the file and `genrelab fetch NAME`); a
+    /// download whose hash differs (removed).
+    ///
+    /// ```rhai
+    /// // vision::backbone("mobilenet_v2") fetches 14 MB once; a name it does not know:
+    /// let message = "";
+    /// try { vision::backbone("resnet50"); } catch (err) { message = `${err}`; }
+    /// assert(message.contains("known: mobilenet_v2, vgg16"));
+    /// ```
+    #[rhai_fn(name = "backbone", return_raw)]
+    pub fn backbone_fetched(ctx: NativeCallContext, name: &str) -> RhaiResult<BackboneRef> {
+        let weights = located(&ctx, || crate::fetch::known::torchvision(name))?;
+        backbone(ctx, name, &weights.to_string_lossy())
+    }
+
     /// A pretrained network for poster features, from torchvision's ImageNet
     /// checkpoints in any format (legacy or zip `.pth`, `.safetensors`), read
     /// in pure Rust:

@@ -93,7 +93,7 @@ pub struct BackboneRef(pub Rc<Backbone>);
 impl BackboneRef {
     pub fn open(name: &str, weights: &Path, o: &BackboneOptions) -> Result<BackboneRef> {
         if !weights.exists() {
-            // Say where the weights come from: torchvision's own files.
+            // Say where the weights come from and how genrelab fetches them.
             let url = match name {
                 "mobilenet_v2" => "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
                 _ => "https://download.pytorch.org/models/vgg16-397923af.pth",
@@ -101,8 +101,9 @@ impl BackboneRef {
             return Err(Error::file(
                 weights,
                 format!(
-                    "no such file: the {name} weights are torchvision's {url} \
-                     (the file name's 8 hex digits are the start of its sha256); download it and give its path"
+                    "no such file: the {name} weights are torchvision's {url}; run `genrelab fetch {name}` \
+                     (into the cache at {}) and write vision::backbone(\"{name}\"), or download the file and give its path",
+                    crate::fetch::cache_dir().display()
                 ),
             ));
         }

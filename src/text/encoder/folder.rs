@@ -154,10 +154,13 @@ impl Folder {
                 if path.exists() {
                     format!("not a folder; {LAYOUT}")
                 } else if path.ends_with("all-MiniLM-L6-v2") {
-                    "no such folder: all-MiniLM-L6-v2 is sentence-transformers' model at \
-                     https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0); \
-                     download its files into this folder"
-                        .to_string()
+                    format!(
+                        "no such folder: all-MiniLM-L6-v2 is sentence-transformers' model at \
+                         https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0); run \
+                         `genrelab fetch all-MiniLM-L6-v2` (into the cache at {}) and write \
+                         text::encoder(\"all-MiniLM-L6-v2\"), or download its files into this folder",
+                        crate::fetch::cache_dir().display()
+                    )
                 } else {
                     "no such folder".to_string()
                 },

@@ -1,0 +1,143 @@
+//! The models genrelab can fetch by name: torchvision's ImageNet weights
+//! (`mobilenet_v2`, `vgg16`) and sentence-transformers models of the
+//! Hugging Face hub (`all-MiniLM-L6-v2`, or any `org/name`), in the URL
+//! layouts those libraries use.
+
+use std::path::{Path, PathBuf};
+
+use super::{Check, Remote, cache_dir, fetch};
+use crate::error::{Error, Result};
+
+/// torchvision's file for a backbone: URL, file name (its 8 hex digits are
+/// the start of the file's sha256, which torchvision checks), full sha256
+/// where known (../shared/data/README.md gives MobileNetV2's).
+fn torchvision_file(name: &str) -> Option<(&'static str, Check<'static>)> {
+    match name {
+        "mobilenet_v2" => Some((
+            "mobilenet_v2-b0353104.pth",
+            Check::Sha256("b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"),
+        )),
+        "vgg16" => Some(("vgg16-397923af.pth", Check::Sha256Prefix("397923af"))),
+        _ => None,
+    }
+}
+
+/// The weights of a torchvision backbone, from the cache or downloaded.
+pub fn torchvision(name: &str) -> Result<PathBuf> {
+    let (file, check) = torchvision_file(name).ok_or_else(|| {
+        Error::invalid(format!(
+            "vision::backbone: no weights to fetch for '{name}'; known: mobilenet_v2, vgg16"
+        ))
+    })?;
+    fetch(&Remote {
+        url: format!("https://download.pytorch.org/models/{file}"),
+        dest: cache_dir().join("torchvision").join(file),
+        check,
+        name,
+    })
+}
+
+/// The hub repository a short name stands for.
+fn repository(name: &str) -> String {
+    if name.contains('/') {
+        name.to_string()
+    } else {
+        format!("sentence-transformers/{name}")
+    }
+}
+
+/// Whether `arg` names a hub model rather than a folder: it is not a path
+/// that exists, and it is `all-MiniLM-L6-v2` or `org/name`.
+pub fn is_hub_name(arg: &str) -> bool {
+    if Path::new(arg).exists() || arg.starts_with('.') || arg.starts_with('/') {
+        return false;
+    }
+    arg == "all-MiniLM-L6-v2"
+        || matches!(arg.split('/').collect::<Vec<_>>()[..], [org, name]
+            if !org.is_empty() && !name.is_empty()
+                && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)))
+}
+
+/// The files of a sentence-transformers folder that genrelab reads.
+const HUB_FILES: &[&str] = &[
+    "modules.json",
+    "config.json",
+    "tokenizer.json",
+    "sentence_bert_config.json",
+    "1_Pooling/config.json",
+    "model.safetensors",
+];
+
+/// all-MiniLM-L6-v2 at a pinned revision, with its weights' sha256; other
+/// models at `main`. The small JSON files carry no hash the hub publishes
+/// as sha256 (their ETag is a git blob id): the pinned revision fixes them.
+fn revision_and_check(repo: &str, file: &str) -> (&'static str, Check<'static>) {
+    if repo == "sentence-transformers/all-MiniLM-L6-v2" {
+        let check = if file == "model.safetensors" {
+            Check::Sha256("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+        } else {
+            Check::Unchecked
+        };
+        ("c9745ed1d9f207416be6d2e6f8de32d1f16199bf", check)
+    } else {
+        ("main", Check::Unchecked)
+    }
+}
+
+/// A hub model's folder in the cache, its files downloaded where missing
+/// (hf-hub's URL layout; `HF_ENDPOINT` replaces https://huggingface.co, as
+/// in hf-hub and huggingface_hub).
+pub fn hub_model(name: &str) -> Result<PathBuf> {
+    let repo = repository(name);
+    let endpoint =
+        std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".to_string());
+    let folder = cache_dir()
+        .join("huggingface")
+        .join(repo.replace('/', "--"));
+    for file in HUB_FILES {
+        let (revision, check) = revision_and_check(&repo, file);
+        fetch(&Remote {
+            url: format!(
+                "{}/{repo}/resolve/{revision}/{file}",
+                endpoint.trim_end_matches('/')
+            ),
+            dest: folder.join(file),
+            check,
+            name,
+        })?;
+    }
+    Ok(folder)
+}
+
+/// `genrelab fetch NAME`: the files of a named model, fetched.
+pub fn fetch_named(name: &str) -> Result<PathBuf> {
+    if torchvision_file(name).is_some() {
+        torchvision(name)
+    } else if is_hub_name(name) {
+        hub_model(name)
+    } else {
+        Err(Error::invalid(format!(
+            "nothing named '{name}' to fetch; known: mobilenet_v2, vgg16, all-MiniLM-L6-v2, or a hub model as org/name"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths_are_told_apart() {
+        assert!(is_hub_name("all-MiniLM-L6-v2"));
+        assert!(is_hub_name("sentence-transformers/all-mpnet-base-v2"));
+        assert!(!is_hub_name("/models/all-MiniLM-L6-v2"));
+        assert!(!is_hub_name("./mine"));
+        assert!(!is_hub_name("a/b/c"));
+        assert!(!is_hub_name("src"));
+        assert_eq!(
+            repository("all-MiniLM-L6-v2"),
+            "sentence-transformers/all-MiniLM-L6-v2"
+        );
+        assert!(torchvision_file("mobilenet_v2").is_some() && torchvision_file("resnet").is_none());
+    }
+}
