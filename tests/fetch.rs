@@ -127,6 +127,7 @@ fn serve(mut stream: TcpStream, seen: &Mutex<Seen>) {
                 std::thread::sleep(Duration::from_millis(60));
             }
         }
+        "/glove.6B.zip" => send(&mut stream, "200 OK", "", &glove_zip()),
         p if p.starts_with("/org/tiny/resolve/main/") => {
             let file = tiny.join(&p["/org/tiny/resolve/main/".len()..]);
             match std::fs::read(file) {
@@ -322,5 +323,114 @@ fn a_hub_model_by_name_is_fetched_into_the_cache() {
         offline.status.success(),
         "the cached model needs no network: {}",
         text(&offline.stderr)
+    );
+}
+
+/// Three 50-d GloVe rows.
+fn glove_text() -> String {
+    ["the", "movie", "film"]
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let values: Vec<String> = (0..50)
+                .map(|j| format!("{}", (i * 50 + j) as f32 / 100.0))
+                .collect();
+            format!("{w} {}\n", values.join(" "))
+        })
+        .collect()
+}
+
+/// A zip holding glove.6B.50d.txt (deflated) and a stored readme, written
+/// field by field (APPNOTE 4.3.7, 4.3.12, 4.3.16).
+fn glove_zip() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    let members: [(&str, Vec<u8>, bool); 2] = [
+        ("README.txt", b"GloVe 6B\n".to_vec(), false),
+        ("glove.6B.50d.txt", glove_text().into_bytes(), true),
+    ];
+    for (name, data, deflate) in members {
+        let mut crc = flate2::Crc::new();
+        crc.update(&data);
+        let stored = if deflate {
+            let mut e =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        } else {
+            data.clone()
+        };
+        let method: u16 = if deflate { 8 } else { 0 };
+        let offset = out.len() as u32;
+        let fields = |sig: u32, central: bool| {
+            let mut h = Vec::new();
+            h.extend(sig.to_le_bytes());
+            if central {
+                h.extend(20u16.to_le_bytes());
+            }
+            h.extend(20u16.to_le_bytes());
+            h.extend(0u16.to_le_bytes());
+            h.extend(method.to_le_bytes());
+            h.extend([0u8; 4]);
+            h.extend(crc.sum().to_le_bytes());
+            h.extend((stored.len() as u32).to_le_bytes());
+            h.extend((data.len() as u32).to_le_bytes());
+            h.extend((name.len() as u16).to_le_bytes());
+            h.extend(0u16.to_le_bytes());
+            if central {
+                // comment length, disk, internal and external attributes
+                h.extend([0u8; 10]);
+                h.extend(offset.to_le_bytes());
+            }
+            h.extend(name.as_bytes());
+            h
+        };
+        out.extend(fields(0x0403_4b50, false));
+        out.extend(&stored);
+        central.extend(fields(0x0201_4b50, true));
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend(2u16.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+#[test]
+fn glove_by_name_is_fetched_extracted_and_converted_once() {
+    let server = Server::start();
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("{}/glove.6B.zip", server.base);
+    let code = "let wv = text::word_vectors(\"glove.6B.50d\"); print([wv.len(), wv.dim()]); print(wv.get(\"movie\")[0]);";
+    let out = run(cache.path(), code, &[("GENRELAB_GLOVE_URL", &url)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "[3, 50]\n0.5\n");
+    assert!(
+        cache
+            .path()
+            .join("glove/glove.6B.50d.safetensors")
+            .is_file()
+    );
+    assert!(!cache.path().join("glove/glove.6B.50d.txt.part").exists());
+    // Converted once: later runs need neither the server nor the zip.
+    std::fs::remove_file(cache.path().join("glove/glove.6B.zip")).unwrap();
+    let again = run(cache.path(), code, &[("GENRELAB_OFFLINE", "1")]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(server.hits("/glove.6B.zip"), 1);
+    // A member the archive does not hold is named with what it holds.
+    let missing = run(
+        cache.path(),
+        "text::word_vectors(\"glove.6B.100d\")",
+        &[("GENRELAB_GLOVE_URL", &url)],
+    );
+    let stderr = text(&missing.stderr);
+    assert!(
+        stderr.contains("no member glove.6B.100d.txt (it holds README.txt, glove.6B.50d.txt)"),
+        "{stderr}"
     );
 }

@@ -18,7 +18,10 @@ pub mod vectors_module {
     /// (a `COUNT DIM` header line), GloVe `.txt` (no header), and the
     /// `.safetensors` that `save` writes (the fastest to load). Streamed: the
     /// file is read once, into one matrix. A word seen twice keeps its first
-    /// vector (a warning counts them).
+    /// vector (a warning counts them). A name instead of a path,
+    /// `"glove.6B.50d"` (or 100d, 200d, 300d), reads Stanford's GloVe 6B
+    /// vectors, fetched once into the cache (`genrelab fetch glove.6B.50d`)
+    /// and converted to the native format.
     ///
     /// Errors: a missing, empty or truncated file (with the word and byte
     /// where it ends); a header that lies about the count or dimension; a
@@ -53,7 +56,14 @@ pub mod vectors_module {
         options: Map,
     ) -> RhaiResult<WordVectorsRef> {
         located(&ctx, || {
-            WordVectorsRef::read(Path::new(path), &self::options::<ReadOptions>(options)?)
+            let o = self::options::<ReadOptions>(options)?;
+            // A GloVe name that is not a file: Stanford's vectors, fetched once.
+            if !Path::new(path).exists()
+                && let Some(native) = crate::fetch::known::glove(path)?
+            {
+                return WordVectorsRef::read(&native, &o);
+            }
+            WordVectorsRef::read(Path::new(path), &o)
         })
     }
 }

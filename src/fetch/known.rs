@@ -111,15 +111,67 @@ pub fn hub_model(name: &str) -> Result<PathBuf> {
 
 /// `genrelab fetch NAME`: the files of a named model, fetched.
 pub fn fetch_named(name: &str) -> Result<PathBuf> {
-    if torchvision_file(name).is_some() {
+    if let Some(path) = glove(name)? {
+        Ok(path)
+    } else if torchvision_file(name).is_some() {
         torchvision(name)
     } else if is_hub_name(name) {
         hub_model(name)
     } else {
         Err(Error::invalid(format!(
-            "nothing named '{name}' to fetch; known: mobilenet_v2, vgg16, all-MiniLM-L6-v2, or a hub model as org/name"
+            "nothing named '{name}' to fetch; known: mobilenet_v2, vgg16, all-MiniLM-L6-v2, a hub model as org/name, glove.6B.50d (100d, 200d, 300d)"
         )))
     }
+}
+
+/// The GloVe 6B vectors (Wikipedia 2014 + Gigaword 5, PDDL) by name:
+/// `glove.6B.50d` … `glove.6B.300d`. Stanford ships them as one 822 MB zip
+/// (`GENRELAB_GLOVE_URL` names a mirror); the member is extracted and
+/// converted once to genrelab's .safetensors, which loads in a copy.
+/// Stanford publishes no hash for the zip: each member is checked against
+/// the CRC-32 the archive holds, and the result by its word count.
+pub fn glove(name: &str) -> Result<Option<PathBuf>> {
+    let Some(dim) = name
+        .strip_prefix("glove.6B.")
+        .and_then(|d| d.strip_suffix('d'))
+        .filter(|d| ["50", "100", "200", "300"].contains(d))
+    else {
+        return Ok(None);
+    };
+    let folder = cache_dir().join("glove");
+    let native = folder.join(format!("{name}.safetensors"));
+    if native.is_file() {
+        return Ok(Some(native));
+    }
+    let url = std::env::var("GENRELAB_GLOVE_URL")
+        .unwrap_or_else(|_| "https://nlp.stanford.edu/data/glove.6B.zip".to_string());
+    let zip = fetch(&Remote {
+        url,
+        dest: folder.join("glove.6B.zip"),
+        check: Check::Unchecked,
+        name,
+    })?;
+    let txt = folder.join(format!("{name}.txt.part"));
+    {
+        let mut out =
+            std::io::BufWriter::new(std::fs::File::create(&txt).map_err(|e| Error::io(&txt, e))?);
+        super::zip::extract(&zip, &format!("{name}.txt"), &mut out)?;
+        std::io::Write::flush(&mut out).map_err(|e| Error::io(&txt, e))?;
+    }
+    let opts = crate::text::vectors::ReadOptions {
+        format: crate::text::vectors::Format::Glove,
+        ..Default::default()
+    };
+    let (wv, _) = crate::text::vectors::read::read(&txt, &opts)?;
+    if wv.dim().to_string() != dim {
+        return Err(Error::file(
+            &zip,
+            format!("{name}.txt holds {}-dimensional vectors", wv.dim()),
+        ));
+    }
+    crate::text::vectors::native::save(&wv, &native)?;
+    let _ = std::fs::remove_file(&txt);
+    Ok(Some(native))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! missing.
 
 pub mod known;
+pub mod zip;
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
