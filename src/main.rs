@@ -47,8 +47,9 @@ enum Command {
     /// Print the Markdown reference of every script function (or one module's).
     Doc { module: Option<String> },
     /// Fetch models into the cache ahead of use (mobilenet_v2, vgg16,
-    /// all-MiniLM-L6-v2, or a hub model as org/name); without names, list
-    /// what the cache holds.
+    /// all-MiniLM-L6-v2, a hub model as org/name, glove.6B.50d), or `posters`
+    /// (the data folder's posters from TMDB, with TMDB_API_KEY); without
+    /// names, list what the cache holds.
     Fetch { names: Vec<String> },
     /// Run as a Jupyter kernel (Jupyter starts it with its connection file),
     /// or `kernel install` the kernelspec so Jupyter lists genrelab.
@@ -209,6 +210,29 @@ fn fetch(names: &[String]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for name in names {
+        if name == "posters" {
+            let report = genrelab::find_data_dir()
+                .map_err(genrelab::Error::invalid)
+                .and_then(|data| genrelab::tmdb::handle::fetch_posters(&data));
+            match report {
+                Ok(r) => {
+                    println!(
+                        "posters: {} downloaded, {} there already, {} failed",
+                        r.downloaded,
+                        r.skipped,
+                        r.failed.len()
+                    );
+                    for f in r.failed.iter().take(5) {
+                        eprintln!("warning: poster of movie {}: {}", f.id, f.error);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: posters: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+            continue;
+        }
         match fetch::known::fetch_named(name) {
             Ok(path) => println!("{name}: {}", path.display()),
             Err(e) => {

@@ -536,3 +536,69 @@ tt0100002\tmovie\tMovie 2\tMovie 2\t0\t1992\t\\N\t90\tDrama,Sci-Fi\n",
         "movie 5 has no IMDb id:\n{csv}"
     );
 }
+
+/// `genrelab fetch posters` downloads the posters of the data folder's
+/// movies into movies/posters/ (where the poster column points) through the
+/// client's rate, retries and cache; a rerun makes no request.
+#[test]
+fn fetch_posters_fills_the_data_folder_and_resumes() {
+    let double = Double::start();
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("movies")).unwrap();
+    std::fs::write(
+        data.path().join("movies/movies.csv"),
+        "id,title,genres,overview,poster\n1,A,Drama,a,posters/1.jpg\n2,B,Comedy,b,posters/2.jpg\n3,C,Drama,c,posters/3.jpg\n",
+    )
+    .unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_genrelab"))
+            .args(["fetch", "posters"])
+            .env("GENRELAB_DATA", data.path())
+            .env("GENRELAB_CACHE", cache.path())
+            .env("TMDB_API_KEY", KEY)
+            .env("TMDB_BASE_URL", &double.base_url)
+            .env_remove("TMDB_ACCESS_TOKEN")
+            .env_remove("TMDB_IMAGE_BASE_URL")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(stdout, "posters: 3 downloaded, 0 there already, 0 failed\n");
+    for id in 1..=3 {
+        assert!(
+            data.path()
+                .join(format!("movies/posters/{id}.jpg"))
+                .is_file()
+        );
+    }
+    let requests = double.requests().len();
+    let second = run();
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        "posters: 0 downloaded, 3 there already, 0 failed\n"
+    );
+    assert_eq!(
+        double.requests().len(),
+        requests,
+        "a rerun makes no request"
+    );
+    // Without a key it says what is needed.
+    std::fs::remove_file(data.path().join("movies/posters/2.jpg")).unwrap();
+    let no_key = std::process::Command::new(env!("CARGO_BIN_EXE_genrelab"))
+        .args(["fetch", "posters"])
+        .env("GENRELAB_DATA", data.path())
+        .env("GENRELAB_CACHE", cache.path())
+        .env_remove("TMDB_API_KEY")
+        .env_remove("TMDB_ACCESS_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(no_key.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("set TMDB_API_KEY"));
+}

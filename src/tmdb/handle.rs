@@ -161,6 +161,48 @@ pub struct Stats {
     pub cache_hits: u64,
 }
 
+/// `genrelab fetch posters`: the posters of `data`'s movies table into
+/// `movies/posters/`, where its `poster` column points, through a client
+/// made from the environment (`TMDB_API_KEY`): its rate limit, its retries,
+/// and its response cache in genrelab's cache folder. Movies whose poster is
+/// there already cost no request, so a rerun resumes.
+pub fn fetch_posters(data: &Path) -> Result<DownloadReport> {
+    let csv = data.join("movies/movies.csv");
+    let movies = crate::data::Movies::read_csv(&csv, &crate::data::Columns::default())?;
+    let dir = data.join("movies/posters");
+    let missing: Vec<bool> = movies
+        .ids()
+        .map(|id| !dir.join(format!("{id}.jpg")).is_file())
+        .collect();
+    let wanted = movies.filter_by(&missing);
+    let skipped = movies.len() - wanted.len();
+    if wanted.is_empty() {
+        return Ok(DownloadReport {
+            downloaded: 0,
+            skipped,
+            failed: Vec::new(),
+        });
+    }
+    let client = TmdbRef::new(&ClientOptions {
+        cache_dir: Some(
+            crate::fetch::cache_dir()
+                .join("tmdb")
+                .to_string_lossy()
+                .into_owned(),
+        ),
+        ..ClientOptions::default()
+    })?;
+    let mut report = client.download_posters(
+        &Value::Movies(wanted),
+        &DownloadOptions {
+            dir: dir.to_string_lossy().into_owned(),
+            ..DownloadOptions::default()
+        },
+    )?;
+    report.skipped += skipped;
+    Ok(report)
+}
+
 /// A TMDB client as scripts hold it.
 #[derive(Clone)]
 pub struct TmdbRef(pub Arc<Client>);
