@@ -22,7 +22,7 @@ pub mod encoder_module {
     /// gives, within 1e-6. Nothing is downloaded.
     ///
     /// Arguments: `path` — the folder, or a model of the Hugging Face hub by
-    /// name (`"all-MiniLM-L6-v2"`, `"org/name"`), fetched on first use into
+    /// name (`"all-MiniLM-L6-v2"`, `"org/name"`, `"org/name@REVISION"`), fetched on first use into
     /// `$GENRELAB_CACHE` (`genrelab fetch NAME` does it ahead of time;
     /// `GENRELAB_OFFLINE=1` forbids the network).
     ///

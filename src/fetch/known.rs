@@ -52,10 +52,13 @@ pub fn is_hub_name(arg: &str) -> bool {
     if Path::new(arg).exists() || arg.starts_with('.') || arg.starts_with('/') {
         return false;
     }
-    arg == "all-MiniLM-L6-v2"
-        || matches!(arg.split('/').collect::<Vec<_>>()[..], [org, name]
+    let bare = arg
+        .split_once('@')
+        .map_or(arg, |(b, rev)| if rev.is_empty() { "" } else { b });
+    bare == "all-MiniLM-L6-v2"
+        || matches!(bare.split('/').collect::<Vec<_>>()[..], [org, name]
             if !org.is_empty() && !name.is_empty()
-                && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)))
+                && bare.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)))
 }
 
 /// The files of a sentence-transformers folder that genrelab reads.
@@ -68,19 +71,33 @@ const HUB_FILES: &[&str] = &[
     "model.safetensors",
 ];
 
-/// all-MiniLM-L6-v2 at a pinned revision, with its weights' sha256; other
-/// models at `main`. The small JSON files carry no hash the hub publishes
-/// as sha256 (their ETag is a git blob id): the pinned revision fixes them.
-fn revision_and_check(repo: &str, file: &str) -> (&'static str, Check<'static>) {
-    if repo == "sentence-transformers/all-MiniLM-L6-v2" {
-        let check = if file == "model.safetensors" {
-            Check::Sha256("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
-        } else {
-            Check::Unchecked
+/// all-MiniLM-L6-v2 at a pinned revision (the one sentence-transformers'
+/// model card names), with the sha256 of its weights, config and tokenizer
+/// (the same as ../shared's copies and as other projects pin); other models
+/// at the revision the name gives (`org/name@REV`), else `main`. The small
+/// JSON files carry no sha256 the hub publishes (their ETag is a git blob
+/// id): the pinned revision fixes them.
+fn revision_and_check<'a>(
+    repo: &str,
+    revision: Option<&'a str>,
+    file: &str,
+) -> (&'a str, Check<'static>) {
+    if repo == "sentence-transformers/all-MiniLM-L6-v2" && revision.is_none() {
+        let check = match file {
+            "model.safetensors" => {
+                Check::Sha256("53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+            }
+            "config.json" => {
+                Check::Sha256("953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41")
+            }
+            "tokenizer.json" => {
+                Check::Sha256("be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037")
+            }
+            _ => Check::Unchecked,
         };
         ("c9745ed1d9f207416be6d2e6f8de32d1f16199bf", check)
     } else {
-        ("main", Check::Unchecked)
+        (revision.unwrap_or("main"), Check::Unchecked)
     }
 }
 
@@ -88,14 +105,20 @@ fn revision_and_check(repo: &str, file: &str) -> (&'static str, Check<'static>) 
 /// (hf-hub's URL layout; `HF_ENDPOINT` replaces https://huggingface.co, as
 /// in hf-hub and huggingface_hub).
 pub fn hub_model(name: &str) -> Result<PathBuf> {
-    let repo = repository(name);
+    let (bare, revision) = match name.split_once('@') {
+        Some((bare, rev)) => (bare, Some(rev)),
+        None => (name, None),
+    };
+    let repo = repository(bare);
     let endpoint =
         std::env::var("HF_ENDPOINT").unwrap_or_else(|_| "https://huggingface.co".to_string());
-    let folder = cache_dir()
-        .join("huggingface")
-        .join(repo.replace('/', "--"));
+    let mut folder_name = repo.replace('/', "--");
+    if let Some(rev) = revision {
+        folder_name.push_str(&format!("@{rev}"));
+    }
+    let folder = cache_dir().join("huggingface").join(folder_name);
     for file in HUB_FILES {
-        let (revision, check) = revision_and_check(&repo, file);
+        let (revision, check) = revision_and_check(&repo, revision, file);
         fetch(&Remote {
             url: format!(
                 "{}/{repo}/resolve/{revision}/{file}",
@@ -186,6 +209,8 @@ mod tests {
         assert!(!is_hub_name("./mine"));
         assert!(!is_hub_name("a/b/c"));
         assert!(!is_hub_name("src"));
+        assert!(is_hub_name("org/model@0123abc"));
+        assert!(!is_hub_name("org/model@"));
         assert_eq!(
             repository("all-MiniLM-L6-v2"),
             "sentence-transformers/all-MiniLM-L6-v2"
