@@ -15,6 +15,7 @@
 pub mod api;
 pub mod cluster;
 pub mod completion;
+pub mod cpu;
 pub mod data;
 pub mod diagnostics;
 pub mod docs;

@@ -317,9 +317,11 @@ pub mod text_methods {
         t.to_string()
     }
 
-    /// Learns the components from `x` (`Matrix` or `Sparse`); returns the SVD.
+    /// Learns the components from `x` (`Matrix` or `Sparse`; a `Sparse` one
+    /// is multiplied sparse, never densified); returns the SVD.
     ///
-    /// Errors: n_components not below the smaller side; NaN values.
+    /// Errors: n_components not below the smaller side; NaN values; the
+    /// small SVD not converging (named as such).
     #[rhai_fn(global, name = "fit", return_raw)]
     pub fn svd_fit(svd: &mut Svd, x: Dynamic) -> RhaiResult<Svd> {
         svd.fit(&features(&x, "truncated_svd: fit")?)?;

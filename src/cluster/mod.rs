@@ -1,13 +1,14 @@
 //! Genre co-occurrence: the seed's pair counting, normalised forms of it,
 //! and spectral co-clustering (Dhillon 2001) as scikit-learn's
 //! `SpectralCoclustering` computes it. Written here: no crate offers
-//! co-clustering; the small SVD is Jacobi's, k-means is linfa-clustering's.
+//! co-clustering; the small SVD is faer's, k-means is linfa-clustering's.
 
 pub mod genres;
 
 use ndarray::{Array2, Axis};
 
 use crate::error::{Error, Result};
+use crate::matrix::linalg;
 
 /// The seed's `list2pairs` counts: for every movie, each unordered pair of
 /// its genres in both cells, and each genre with itself on the diagonal.
@@ -84,78 +85,26 @@ pub fn normalize(counts: &Array2<f64>, n_movies: usize, how: Normalize) -> Array
     })
 }
 
-/// Eigenvalues and eigenvectors (columns) of a symmetric matrix, by cyclic
-/// Jacobi rotations: exact to rounding for the small matrices co-clustering
-/// meets here.
-pub fn symmetric_eigen(mut a: Array2<f64>) -> (Vec<f64>, Array2<f64>) {
-    let n = a.nrows();
-    let mut v = Array2::eye(n);
-    for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[[i, j]] * a[[i, j]])
-            .sum();
-        let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
-        if off <= 1e-30 * scale {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                if a[[p, q]].abs() < 1e-300 {
-                    continue;
-                }
-                let theta = (a[[q, q]] - a[[p, p]]) / (2.0 * a[[p, q]]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[[k, p]], a[[k, q]]);
-                    a[[k, p]] = c * akp - s * akq;
-                    a[[k, q]] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[[p, k]], a[[q, k]]);
-                    a[[p, k]] = c * apk - s * aqk;
-                    a[[q, k]] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[[k, p]], v[[k, q]]);
-                    v[[k, p]] = c * vkp - s * vkq;
-                    v[[k, q]] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    (a.diag().to_vec(), v)
-}
-
-/// Singular vectors 2..=`n` (largest first) of `a`: (U, V) with the
+/// Singular vectors `discard+1..=n` (largest first) of `a`: (U, V) with the
 /// components as columns, signs as scikit-learn's `svd_flip` sets them.
-pub fn singular_vectors(a: &Array2<f64>, n: usize, discard: usize) -> (Array2<f64>, Array2<f64>) {
-    let (values, vectors) = symmetric_eigen(a.t().dot(a));
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&i, &j| values[j].total_cmp(&values[i]));
-    let keep: Vec<usize> = order.into_iter().skip(discard).take(n - discard).collect();
+/// faer's thin SVD (the former Jacobi sweeps on `aᵀa` squared the condition).
+pub fn singular_vectors(
+    a: &Array2<f64>,
+    n: usize,
+    discard: usize,
+) -> Result<(Array2<f64>, Array2<f64>)> {
+    let (u_all, _, vt) = linalg::thin_svd(a.view())?;
+    let keep = discard..n.min(u_all.ncols());
     let mut u = Array2::zeros((a.nrows(), keep.len()));
     let mut v = Array2::zeros((a.ncols(), keep.len()));
-    for (k, &i) in keep.iter().enumerate() {
-        let sigma = values[i].max(0.0).sqrt();
-        let vi = vectors.column(i).to_owned();
-        let mut ui = a.dot(&vi);
-        if sigma > 0.0 {
-            ui /= sigma;
-        }
+    for (k, i) in keep.enumerate() {
+        let (ui, vi) = (u_all.column(i), vt.row(i));
         // svd_flip(u_based_decision=True): the largest |u| entry is positive.
-        let pivot = ui
-            .iter()
-            .copied()
-            .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
-        let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
+        let sign = linalg::flip_sign(ui);
         u.column_mut(k).assign(&(&ui * sign));
         v.column_mut(k).assign(&(&vi * sign));
     }
-    (u, v)
+    Ok((u, v))
 }
 
 /// The result of co-clustering: a cluster per row and per column.
@@ -227,7 +176,7 @@ pub fn cocluster(data: &Array2<f64>, k: usize, n_init: usize, seed: u64) -> Resu
         row_diag[i] * data[[i, j]] * col_diag[j]
     });
     let n_sv = 1 + (k as f64).log2().ceil() as usize;
-    let (u, v) = singular_vectors(&an, n_sv, 1);
+    let (u, v) = singular_vectors(&an, n_sv, 1)?;
     let (rows, cols) = data.dim();
     let mut z = Array2::zeros((rows + cols, u.ncols()));
     for (i, d) in row_diag.iter().enumerate() {
@@ -318,13 +267,31 @@ mod tests {
     }
 
     #[test]
-    fn jacobi_diagonalises() {
-        let a = array![[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 1.0]];
-        let (values, vectors) = symmetric_eigen(a.clone());
-        let back = vectors
-            .dot(&Array2::from_diag(&ndarray::Array1::from(values)))
-            .dot(&vectors.t());
-        assert!((&back - &a).iter().all(|d| d.abs() < 1e-10));
+    fn singular_vectors_pair_and_flip() {
+        let a = array![
+            [4.0, 1.0, 0.5],
+            [1.0, 3.0, 0.2],
+            [0.5, 0.2, 1.0],
+            [0.1, -2.0, 0.3]
+        ];
+        let (u, v) = singular_vectors(&a, 3, 1).unwrap();
+        assert_eq!((u.dim(), v.dim()), ((4, 2), (3, 2)));
+        for k in 0..2 {
+            // a·v = σ·u for the same σ, and the largest |u| is positive.
+            let av = a.dot(&v.column(k));
+            let sigma = av.dot(&u.column(k));
+            assert!(
+                av.iter()
+                    .zip(u.column(k))
+                    .all(|(x, y)| (x - sigma * y).abs() < 1e-10)
+            );
+            let big = u
+                .column(k)
+                .iter()
+                .copied()
+                .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+            assert!(big > 0.0);
+        }
     }
 
     // Three planted blocks with noise: co-clustering recovers them exactly.

@@ -4,6 +4,7 @@
 pub mod dense;
 pub mod features;
 pub mod io;
+pub mod linalg;
 pub mod row_cache;
 pub mod scale;
 pub mod sparse;

@@ -5,7 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, Axis};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -168,6 +169,108 @@ impl Csr {
         Csr::new(rows, cols, indptr, indices, data)
     }
 
+    /// `selfᵀ` in CSR (a counting sort of the stored values by column),
+    /// so products with the transpose run row by row too.
+    pub fn transpose(&self) -> Csr {
+        let mut indptr = vec![0usize; self.cols + 1];
+        for &j in &self.indices {
+            indptr[j as usize + 1] += 1;
+        }
+        for j in 0..self.cols {
+            indptr[j + 1] += indptr[j];
+        }
+        let mut next = indptr.clone();
+        let mut indices = vec![0u32; self.nnz()];
+        let mut data = vec![0f32; self.nnz()];
+        for i in 0..self.rows {
+            let (cols, vals) = self.row(i);
+            for (&j, &v) in cols.iter().zip(vals) {
+                let at = &mut next[j as usize];
+                indices[*at] = i as u32;
+                data[*at] = v;
+                *at += 1;
+            }
+        }
+        Csr {
+            rows: self.cols,
+            cols: self.rows,
+            indptr,
+            indices,
+            data,
+        }
+    }
+
+    /// `self · b` for a dense f64 `b` (cols × k), rows on every core: each
+    /// output row adds the rows of `b` its stored values select, so the
+    /// work is the stored values times k, never the zeros.
+    pub fn dot_dense(&self, b: ArrayView2<f64>) -> Array2<f64> {
+        assert_eq!(b.nrows(), self.cols, "dot_dense: shapes");
+        let b = b.as_standard_layout();
+        let k = b.ncols();
+        let b = b.as_slice().expect("standard layout");
+        let mut out = Array2::<f64>::zeros((self.rows, k));
+        out.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut row)| {
+                let row = row.as_slice_mut().expect("a new array is contiguous");
+                let (cols, vals) = self.row(i);
+                for (&j, &v) in cols.iter().zip(vals) {
+                    let (v, src) = (f64::from(v), &b[j as usize * k..(j as usize + 1) * k]);
+                    for (o, s) in row.iter_mut().zip(src) {
+                        *o += v * s;
+                    }
+                }
+            });
+        out
+    }
+
+    /// `selfᵀ·self` as a dense f64 matrix (cols × cols), rows on every core:
+    /// row `j` adds the rows of `self` that hold column `j` (`transposed` is
+    /// `self.transpose()`), so the work is Σ (stored values per row)².
+    pub fn gram(&self, transposed: &Csr) -> Array2<f64> {
+        let d = self.cols;
+        let mut out = Array2::<f64>::zeros((d, d));
+        out.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(j, mut row)| {
+                let row = row.as_slice_mut().expect("a new array is contiguous");
+                let (rows, vals) = transposed.row(j);
+                for (&i, &v) in rows.iter().zip(vals) {
+                    let (cols, xs) = self.row(i as usize);
+                    for (&c, &x) in cols.iter().zip(xs) {
+                        row[c as usize] += f64::from(v) * f64::from(x);
+                    }
+                }
+            });
+        out
+    }
+
+    /// Each column's mean and variance (scikit-learn's `mean_variance_axis(x,
+    /// axis=0)`): the zeros count, the stored values sum (x - mean)² exactly.
+    pub fn column_mean_variance(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.rows.max(1) as f64;
+        let mut sum = vec![0f64; self.cols];
+        let mut stored = vec![0usize; self.cols];
+        for (&j, &v) in self.indices.iter().zip(&self.data) {
+            sum[j as usize] += f64::from(v);
+            stored[j as usize] += 1;
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let mut var: Vec<f64> = mean
+            .iter()
+            .zip(&stored)
+            .map(|(m, &c)| (self.rows - c) as f64 * m * m)
+            .collect();
+        for (&j, &v) in self.indices.iter().zip(&self.data) {
+            let d = f64::from(v) - mean[j as usize];
+            var[j as usize] += d * d;
+        }
+        var.iter_mut().for_each(|v| *v /= n);
+        (mean, var)
+    }
+
     pub fn to_dense(&self) -> Array2<f32> {
         let mut dense = Array2::zeros((self.rows, self.cols));
         for i in 0..self.rows {
@@ -226,6 +329,29 @@ mod tests {
         assert_eq!(csr.to_dense(), dense);
         assert_eq!(csr.get(1, 2), 3.0);
         assert_eq!(csr.get(0, 0), 0.0);
+    }
+
+    /// numpy / scikit-learn 1.9.1 on the same matrix:
+    /// ```python
+    /// x = csr_matrix([[0, 2, 0], [1, 0, 3]], dtype=np.float32)
+    /// x.T.toarray(); x @ [[1, 2], [3, 4], [5, 6]]   # [[6, 8], [16, 20]]
+    /// mean_variance_axis(x, axis=0)  # ([0.5, 1, 1.5], [0.25, 1, 2.25])
+    /// ```
+    #[test]
+    fn transpose_product_and_column_variance() {
+        let dense = array![[0.0f32, 2.0, 0.0], [1.0, 0.0, 3.0]];
+        let csr = Csr::from_dense(&dense);
+        assert_eq!(csr.transpose().to_dense(), dense.t());
+        let b = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        assert_eq!(csr.dot_dense(b.view()), array![[6.0, 8.0], [16.0, 20.0]]);
+        assert_eq!(csr.dot_dense(b.t().t()), array![[6.0, 8.0], [16.0, 20.0]]);
+        assert_eq!(
+            csr.gram(&csr.transpose()),
+            array![[1.0, 0.0, 3.0], [0.0, 4.0, 0.0], [3.0, 0.0, 9.0]]
+        );
+        let (mean, var) = csr.column_mean_variance();
+        assert_eq!(mean, vec![0.5, 1.0, 1.5]);
+        assert_eq!(var, vec![0.25, 1.0, 2.25]);
     }
 
     #[test]

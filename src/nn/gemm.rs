@@ -74,6 +74,12 @@ pub fn matmul_into(
             parallelism,
         );
     }
+    // gemm's AVX-512 kernels leave the vector state dirty (see crate::cpu):
+    // the code after a product (activations, depthwise convolutions) is ours.
+    match parallelism {
+        Parallelism::None => crate::cpu::clear_upper_state(),
+        _ => crate::cpu::clear_upper_state_everywhere(),
+    }
 }
 
 #[cfg(test)]
