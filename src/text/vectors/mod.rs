@@ -4,6 +4,7 @@
 //! document (the report's section 5).
 
 pub mod analogies;
+pub mod index;
 pub mod mean;
 pub mod native;
 pub mod read;
@@ -11,6 +12,7 @@ pub mod read;
 use std::sync::OnceLock;
 
 use ahash::AHashMap;
+use index::WordIndex;
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::error::{Error, Result};
@@ -102,10 +104,15 @@ impl std::fmt::Display for WordVectorsRef {
     }
 }
 
+/// The look-up table of `words` answering as `map` does.
+fn indexed(words: &[String], map: &AHashMap<String, u32>) -> WordIndex {
+    WordIndex::new(words, map.iter().map(|(w, &r)| (w.as_str(), r)))
+}
+
 #[derive(Debug)]
 pub struct WordVectors {
     words: Vec<String>,
-    index: AHashMap<String, u32>,
+    index: WordIndex,
     values: Array2<f32>,
     /// Row norms, computed at the first similarity query.
     norms: OnceLock<Vec<f32>>,
@@ -124,8 +131,8 @@ impl WordVectors {
             Error::invalid(format!("internal: word vectors of the wrong size: {e}"))
         })?;
         Ok(WordVectors {
+            index: indexed(&words, &index),
             words,
-            index,
             values,
             norms: OnceLock::new(),
         })
@@ -151,8 +158,8 @@ impl WordVectors {
             )));
         }
         Ok(WordVectors {
+            index: indexed(&words, &index),
             words,
-            index,
             values,
             norms: OnceLock::new(),
         })
@@ -179,11 +186,16 @@ impl WordVectors {
     }
 
     pub fn row(&self, word: &str) -> Option<usize> {
-        self.index.get(word).map(|&i| i as usize)
+        self.index.get(word)
+    }
+
+    /// The word → row table (for batched look-ups).
+    pub fn index(&self) -> &WordIndex {
+        &self.index
     }
 
     pub fn contains(&self, word: &str) -> bool {
-        self.index.contains_key(word)
+        self.index.get(word).is_some()
     }
 
     /// The vector of `word`; an error says it is unknown (and suggests the
@@ -211,14 +223,14 @@ impl WordVectors {
     pub fn first(&self, n: usize) -> WordVectors {
         let n = n.min(self.len());
         let words = self.words[..n].to_vec();
-        let index = words
+        let index: AHashMap<String, u32> = words
             .iter()
             .enumerate()
             .map(|(i, w)| (w.clone(), i as u32))
             .collect();
         WordVectors {
+            index: indexed(&words, &index),
             words,
-            index,
             values: self.values.slice(ndarray::s![..n, ..]).to_owned(),
             norms: OnceLock::new(),
         }
@@ -239,8 +251,8 @@ impl WordVectors {
         }
         let values = self.values.select(ndarray::Axis(0), &rows);
         WordVectors {
+            index: indexed(&words, &index),
             words,
-            index,
             values,
             norms: OnceLock::new(),
         }
