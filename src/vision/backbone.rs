@@ -174,16 +174,10 @@ impl Backbone {
     fn forward_batch(&self, inputs: &[Vec<f32>]) -> Result<Array2<f32>> {
         let n = inputs.len();
         let size = preprocess::SIZE as usize;
-        let x = Maps {
-            n,
-            h: size,
-            w: size,
-            c: 3,
-            data: inputs.concat(),
-        };
         match &self.net {
             Network::MobileNetV2(net) => {
-                let (features, logits) = net.forward(&x)?;
+                let images: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+                let (features, logits) = net.forward_images(&images, size, size, 3)?;
                 match self.output {
                     Output::Logits => {
                         logits.ok_or_else(|| Error::invalid("backbone: no classifier"))
@@ -192,7 +186,13 @@ impl Backbone {
                 }
             }
             Network::Vgg16(net) => net.forward(
-                &x,
+                &Maps {
+                    n,
+                    h: size,
+                    w: size,
+                    c: 3,
+                    data: inputs.concat(),
+                },
                 match self.output {
                     Output::Fc2 => VggOutput::Fc2,
                     Output::Features => VggOutput::Avg,

@@ -269,20 +269,33 @@ impl MobileNetV2 {
     /// cache far better than a batch's.
     pub fn forward(&self, input: &Maps) -> Result<(Array2<f32>, Option<Array2<f32>>)> {
         let per = input.h * input.w * input.c;
-        let rows: Vec<Vec<f32>> = (0..input.n)
-            .into_par_iter()
-            .map(|i| {
+        let images: Vec<&[f32]> = input.data.chunks(per.max(1)).take(input.n).collect();
+        self.forward_images(&images, input.h, input.w, input.c)
+    }
+
+    /// The same for separate images (each h × w × c, channels last, as the
+    /// preprocessing makes them): no batch tensor is assembled first.
+    pub fn forward_images(
+        &self,
+        images: &[&[f32]],
+        h: usize,
+        w: usize,
+        c: usize,
+    ) -> Result<(Array2<f32>, Option<Array2<f32>>)> {
+        let rows: Vec<Vec<f32>> = images
+            .par_iter()
+            .map(|data| {
                 let image = Maps {
                     n: 1,
-                    h: input.h,
-                    w: input.w,
-                    c: input.c,
-                    data: input.data[i * per..(i + 1) * per].to_vec(),
+                    h,
+                    w,
+                    c,
+                    data: data.to_vec(),
                 };
                 serial(|| self.features(&image))
             })
             .collect::<Result<_>>()?;
-        let features = Array2::from_shape_vec((input.n, FEATURES), rows.concat())
+        let features = Array2::from_shape_vec((images.len(), FEATURES), rows.concat())
             .map_err(|e| Error::invalid(e.to_string()))?;
         let logits = self
             .classifier
