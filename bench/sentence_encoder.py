@@ -32,3 +32,4 @@ with torch.inference_mode():
 secs = time.perf_counter() - t0
 print(f"load {loaded:.2f} s; {len(texts)} overviews in {secs:.2f} s: {len(texts) / secs:.1f} overviews/s "
       f"({torch.get_num_threads()} threads, batch {args.batch}, torch {torch.__version__}); first value {emb[0, 0]:.6f}")
+print(f"step sentence_encoder {len(texts) / secs} overviews/s")  # what bench/compare reads

@@ -60,5 +60,10 @@ fn run(n: usize, batch: usize) -> Result<()> {
         rayon::current_num_threads(),
         out.matrix.values()[[0, 0]]
     );
+    // What bench/compare reads.
+    println!(
+        "step sentence_encoder {} overviews/s",
+        out.matrix.rows() as f64 / secs
+    );
     Ok(())
 }

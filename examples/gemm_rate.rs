@@ -1,5 +1,8 @@
-//! GFLOP/s of the gemm crate on the shapes of a MiniLM training step's
-//! weight gradients (batch of ~2,240 tokens), computed two ways:
+//! GFLOP/s of the gemm crate: first the machine's f32 peak as gemm reaches
+//! it (a large square product on one core, then on every core: the
+//! yardstick of BENCHMARKS.md's per-layer MobileNetV2 table), then the
+//! shapes of a MiniLM training step's weight gradients (batch of ~2,240
+//! tokens), computed two ways:
 //! `cargo run --release --example gemm_rate`.
 use std::time::Instant;
 
@@ -17,6 +20,25 @@ fn rate(f: &mut dyn FnMut(), flops: f64) -> f64 {
 }
 
 fn main() {
+    let n = 1536;
+    let a = Array2::<f32>::from_elem((n, n), 0.5);
+    let b = Array2::<f32>::from_elem((n, n), 0.25);
+    let mut c = Array2::<f32>::zeros((n, n));
+    let flops = 2.0 * (n * n * n) as f64;
+    let one = genrelab::nn::gemm::serial(|| {
+        rate(
+            &mut || matmul_into(&mut c.view_mut(), a.view(), b.view(), false),
+            flops,
+        )
+    });
+    let all = rate(
+        &mut || matmul_into(&mut c.view_mut(), a.view(), b.view(), false),
+        flops,
+    );
+    println!(
+        "peak probe, f32 {n}x{n}x{n}: one core {one:.0} GFLOP/s, {} cores {all:.0} GFLOP/s",
+        rayon::current_num_threads()
+    );
     let t = 2240;
     for (inputs, outputs) in [(384, 1152), (384, 384), (384, 1536), (1536, 384)] {
         let x = Array2::<f32>::from_elem((t, inputs), 0.5);

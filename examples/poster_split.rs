@@ -1,7 +1,8 @@
 //! Where MobileNetV2 extraction time goes, split the way the reference
 //! reports it: decode + resize + normalise alone (one thread), and
-//! inference alone on already decoded inputs (two passes).
-//!   cargo run --release --example poster_split [N]     (N posters, 256)
+//! inference alone on already decoded inputs (two passes), in batches.
+//!   cargo run --release --example poster_split [N [BATCH]]   (256 posters, batch 8)
+//! The last line, `step mobilenet_infer RATE img/s`, is what bench/compare reads.
 //! Needs ../shared beside the checkout.
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,15 +20,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // SAFETY: as in src/main.rs (mi_option_purge_delay = -1, before other threads).
     unsafe { libmimalloc_sys::mi_option_set(15, -1) };
-    let n = match std::env::args().nth(1).map(|s| s.parse::<usize>()) {
-        None => 256,
-        Some(Ok(n)) if n > 0 => n,
-        Some(_) => {
-            eprintln!("usage: poster_split [N], N a positive number of posters");
-            return ExitCode::from(2);
-        }
+    let number =
+        |i: usize, default: usize| match std::env::args().nth(i).map(|s| s.parse::<usize>()) {
+            None => Some(default),
+            Some(Ok(n)) if n > 0 => Some(n),
+            Some(_) => None,
+        };
+    let (Some(n), Some(batch)) = (number(1, 256), number(2, 8)) else {
+        eprintln!("usage: poster_split [N [BATCH]], positive numbers of posters and per batch");
+        return ExitCode::from(2);
     };
-    match run(n) {
+    match run(n, batch) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("poster_split: {e}");
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(n: usize) -> Result<()> {
+fn run(n: usize, batch: usize) -> Result<()> {
     let shared = PathBuf::from("../shared");
     let dir = shared.join("data/movies/posters");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -64,13 +67,14 @@ fn run(n: usize) -> Result<()> {
     let inputs: Vec<Vec<f32>> = paths.par_iter().map(load).collect::<Result<_>>()?;
     let t = Instant::now();
     for _ in 0..2 {
-        for chunk in inputs.chunks(8) {
+        for chunk in inputs.chunks(batch) {
             net.forward(chunk)?;
         }
     }
     let inference = 2.0 * n as f64 / t.elapsed().as_secs_f64();
     println!(
-        "{n} posters: decode+resize {one:.0}/s on one thread; inference {inference:.1}/s (batch 8)"
+        "{n} posters: decode+resize {one:.0}/s on one thread; inference {inference:.1}/s (batch {batch})"
     );
+    println!("step mobilenet_infer {inference} img/s");
     Ok(())
 }
