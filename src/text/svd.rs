@@ -112,15 +112,11 @@ fn fit_operand(x: &Operand, k: usize, n_iter: usize, seed: u32) -> Result<Trunca
     let (n, d) = x.dim();
     let p = (k + 10).min(d.min(n));
     let omega = gaussian(d, p, seed);
-    let gram_result = match x.gram() {
-        Some(g) => gram_basis(&g, omega.clone(), n_iter)?,
-        None => None,
-    };
     // Bᵀ (d × p) for an orthonormal Q spanning the range found: B = Qᵀ·X.
-    let bt = match gram_result {
-        Some(bt) => bt,
-        None => direct_basis(x, omega, n_iter),
-    };
+    let bt = x
+        .gram()
+        .and_then(|g| gram_basis(&g, &omega, n_iter))
+        .unwrap_or_else(|| direct_basis(x, omega, n_iter));
     // B = Û·S·Wᵀ, so Bᵀ = W·S·Ûᵀ: the components are the left vectors of Bᵀ.
     let (w, singular, _) = linalg::thin_svd(bt.view())?;
     let mut components = Array2::<f64>::zeros((k, d));
@@ -172,14 +168,15 @@ fn direct_basis(x: &Operand, mut q: Array2<f64>, n_iter: usize) -> Array2<f64> {
 /// `Bᵀ = Xᵀ·Q = G·V·R⁻¹` needs no n × p matrix at all. `None` when
 /// `Vᵀ·G·V` is too ill-conditioned for its Cholesky factor (the caller
 /// then takes the direct route).
-fn gram_basis(g: &Array2<f64>, mut q: Array2<f64>, n_iter: usize) -> Result<Option<Array2<f64>>> {
+fn gram_basis(g: &Array2<f64>, q: &Array2<f64>, n_iter: usize) -> Option<Array2<f64>> {
+    let mut q = q.clone();
     for _ in 0..n_iter {
         q = linalg::lu_permuted_l(linalg::matmul(g.view(), q.view()).view());
     }
     let v = linalg::qr_q(q.view());
     let gv = linalg::matmul(g.view(), v.view());
     let s = linalg::matmul(v.t(), gv.view());
-    Ok(linalg::times_inverse_cholesky_t(s.view(), gv))
+    linalg::times_inverse_cholesky_t(s.view(), gv)
 }
 
 /// Each column's population variance (numpy's `var(axis=0)`), two passes.
