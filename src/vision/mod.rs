@@ -3,6 +3,7 @@
 
 pub mod backbone;
 pub mod checkpoint;
+pub mod finetune;
 pub mod handle;
 pub mod layers;
 pub mod mobilenet;

@@ -1,0 +1,6 @@
+//! Fine-tuning MobileNetV2 on the genres.
+
+pub mod grad;
+pub mod net;
+#[cfg(test)]
+mod tests;
