@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod movies;
 pub mod nn;
 pub mod plot;
+pub mod poster_classifier;
 pub mod scores;
 pub mod text;
 pub mod tmdb;
@@ -104,6 +105,7 @@ pub fn schemas() -> impl Iterator<Item = &'static Schema> {
         crate::tmdb::handle::DownloadOptions::schema(),
         crate::imdb::BasicsOptions::schema(),
         crate::text::finetune::FineTuneOptions::schema(),
+        crate::vision::finetune::PosterFineTuneOptions::schema(),
     ]
     .into_iter()
 }
@@ -136,7 +138,8 @@ pub fn register_all(engine: &mut Engine) {
         .register_type_with_name::<crate::text::svd::Svd>("TruncatedSVD")
         .register_type_with_name::<crate::tmdb::handle::TmdbRef>("TmdbClient")
         .register_type_with_name::<crate::imdb::BasicsRef>("ImdbBasics")
-        .register_type_with_name::<crate::text::finetune::TextClassifier>("TextClassifier");
+        .register_type_with_name::<crate::text::finetune::TextClassifier>("TextClassifier")
+        .register_type_with_name::<crate::vision::finetune::ImageClassifier>("ImageClassifier");
     engine.register_global_module(exported_module!(core::core_functions).into());
     // Methods are `global` functions inside their module, so they are callable
     // as `x.method()` and yet listed under that module by `doc`.
@@ -213,6 +216,8 @@ pub fn register_all(engine: &mut Engine) {
             vec![
                 exported_module!(vision::vision_module),
                 exported_module!(vision::vision_methods),
+                exported_module!(poster_classifier::poster_classifier_module),
+                exported_module!(poster_classifier::poster_classifier_methods),
             ],
         ),
         (

@@ -34,6 +34,11 @@ enum Network {
 
 pub struct Backbone {
     pub name: String,
+    /// The checkpoint it was read from.
+    pub source: PathBuf,
+    /// What tells a fine-tuned network's cached rows from the base's
+    /// (empty for published weights).
+    tag: String,
     net: Network,
     pub output: Output,
     pub resize: Resize,
@@ -122,6 +127,8 @@ impl Backbone {
         };
         Ok(Backbone {
             name: name.to_string(),
+            source: weights.to_path_buf(),
+            tag: String::new(),
             net,
             output,
             resize: resize.unwrap_or(default_resize),
@@ -130,9 +137,32 @@ impl Backbone {
         })
     }
 
+    /// A MobileNetV2 built from tensors already in memory (a fine-tuned
+    /// one, told apart in caches by `tag`), with torchvision's
+    /// preprocessing.
+    pub fn mobilenet(net: MobileNetV2, source: &Path, tag: String, output: Output) -> Backbone {
+        Backbone {
+            name: "mobilenet_v2".into(),
+            source: source.to_path_buf(),
+            tag,
+            net: Network::MobileNetV2(net),
+            output,
+            resize: Resize::ShorterSideCrop,
+            normalize: Normalize::Torch,
+        }
+    }
+
+    /// The MobileNetV2 inside, if that is what this is.
+    pub fn as_mobilenet(&self) -> Option<&MobileNetV2> {
+        match &self.net {
+            Network::MobileNetV2(net) => Some(net),
+            Network::Vgg16(_) => None,
+        }
+    }
+
     pub fn width(&self) -> usize {
         match (&self.net, self.output) {
-            (Network::MobileNetV2(_), Output::Logits) => 1000,
+            (Network::MobileNetV2(net), Output::Logits) => net.classes(),
             (Network::MobileNetV2(_), _) => crate::vision::mobilenet::FEATURES,
             (Network::Vgg16(_), Output::Conv) => vgg::CONV_FEATURES,
             (Network::Vgg16(_), Output::Fc2) => 4096,
@@ -142,8 +172,13 @@ impl Backbone {
 
     /// What identifies this extractor's outputs in a cache.
     fn signature(&self) -> String {
+        let tag = if self.tag.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", self.tag)
+        };
         format!(
-            "{}/{:?}/{:?}/{:?}",
+            "{}/{:?}/{:?}/{:?}{tag}",
             self.name, self.output, self.resize, self.normalize
         )
     }

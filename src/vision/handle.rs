@@ -53,6 +53,21 @@ pub enum Images {
     Paths(Vec<String>),
 }
 
+impl fmt::Debug for Images {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Images::Movies(m) => write!(f, "Movies ({} rows)", m.len()),
+            Images::Paths(p) => write!(f, "{} image paths", p.len()),
+        }
+    }
+}
+
+impl crate::options::ShowDefault for Images {
+    fn show_default(&self) -> Option<String> {
+        None
+    }
+}
+
 impl FromValue for Images {
     fn from_value(v: &Value) -> Option<Self> {
         match v {
@@ -64,7 +79,7 @@ impl FromValue for Images {
 
 impl Images {
     /// (row key, image path) per image.
-    fn items(&self) -> Result<Vec<(String, PathBuf)>> {
+    pub fn items(&self) -> Result<Vec<(String, PathBuf)>> {
         match self {
             Images::Movies(movies) => {
                 let posters = movies.posters()?;

@@ -242,10 +242,12 @@ impl MobileNetV2 {
             "features.18.1",
             spec(320, FEATURES, 1, 1, 1, true),
         )?;
-        let classifier = if w.has("classifier.1.weight") && w.has("classifier.1.bias") {
+        // ImageNet's 1,000 classes, or the genres of a fine-tuned network.
+        let classes = w.shape("classifier.1.weight").map_or(0, |s| s[0]);
+        let classifier = if classes > 0 && w.has("classifier.1.bias") {
             Some((
-                w.matrix("classifier.1.weight", 1000, FEATURES)?,
-                w.get("classifier.1.bias", &[1000])?,
+                w.matrix("classifier.1.weight", classes, FEATURES)?,
+                w.get("classifier.1.bias", &[classes])?,
             ))
         } else {
             None
@@ -261,6 +263,49 @@ impl MobileNetV2 {
     /// Whether the weights included the ImageNet classifier.
     pub fn has_classifier(&self) -> bool {
         self.classifier.is_some()
+    }
+
+    /// The classifier's outputs (0 without one).
+    pub fn classes(&self) -> usize {
+        self.classifier.as_ref().map_or(0, |(w, _)| w.nrows())
+    }
+
+    /// One image's maps after the first `blocks` of torchvision's 19
+    /// `features` blocks (the stem, 17 inverted residuals, the head), on
+    /// the calling thread: the fixed prefix of a fine-tune.
+    pub fn prefix(
+        &self,
+        image: &[f32],
+        (h, w, c): (usize, usize, usize),
+        blocks: usize,
+    ) -> Result<Maps> {
+        let mut x = Maps {
+            n: 1,
+            h,
+            w,
+            c,
+            data: image.to_vec(),
+        };
+        serial(|| {
+            if blocks > 0 {
+                x = self.stem.forward(&x)?;
+            }
+            for block in self.blocks.iter().take(blocks.saturating_sub(1)) {
+                x = block.forward_image(&x);
+            }
+            if blocks > self.blocks.len() + 1 {
+                let mut head = vec![0f32; x.h * x.w * FEATURES];
+                self.head.pointwise_into(&x.data, &mut head);
+                x = Maps {
+                    n: 1,
+                    h: x.h,
+                    w: x.w,
+                    c: FEATURES,
+                    data: head,
+                };
+            }
+            Ok(x)
+        })
     }
 
     /// Pooled 1,280-d features of a batch of 224 × 224 RGB images, and the

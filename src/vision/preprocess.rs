@@ -70,6 +70,30 @@ fn truncated(bytes: &[u8]) -> Option<&'static str> {
 /// layout of `vision::layers::Maps`, so a batch is the images one after
 /// the other, without a transpose.
 pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32>> {
+    let rgb = decode(path)?;
+    let (w, h) = rgb.dimensions();
+    let square = match resize {
+        Resize::Stretch => image::imageops::resize(&rgb, SIZE, SIZE, FilterType::Nearest),
+        Resize::ShorterSideCrop => {
+            let (nw, nh, x0, y0) = shorter_side_crop(w, h, SIZE);
+            resize_crop(&rgb, nw, nh, x0, y0, SIZE)
+        }
+    };
+    Ok(to_input(square.as_raw(), normalize))
+}
+
+/// torchvision's `Resize(256)` and a centred `side` × `side` crop, as bytes:
+/// what fine-tuning keeps of each poster (its centred 224 × 224 crop is
+/// exactly `load`'s `shorter_side_crop`).
+pub fn load_square(path: &Path, side: u32) -> Result<image::RgbImage> {
+    let rgb = decode(path)?;
+    let (w, h) = rgb.dimensions();
+    let (nw, nh, x0, y0) = shorter_side_crop(w, h, side);
+    Ok(resize_crop(&rgb, nw, nh, x0, y0, side))
+}
+
+/// An image file as RGB: read, checked for truncation, decoded.
+fn decode(path: &Path) -> Result<image::RgbImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     // A file cut short may still decode, grey below the cut; PIL refuses it
     // ("image file is truncated"), and so does this.
@@ -89,23 +113,17 @@ pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32
     if w == 0 || h == 0 {
         return Err(Error::file(path, "the image is empty"));
     }
-    let square = match resize {
-        Resize::Stretch => image::imageops::resize(&rgb, SIZE, SIZE, FilterType::Nearest),
-        Resize::ShorterSideCrop => {
-            let (nw, nh, x0, y0) = shorter_side_crop(w, h);
-            resize_crop(&rgb, nw, nh, x0, y0)
-        }
-    };
-    let mut out = vec![0f32; square.as_raw().len()];
-    for (px, o) in square.pixels().zip(out.chunks_exact_mut(3)) {
+    Ok(rgb)
+}
+
+/// RGB bytes (HWC) as the network's input.
+pub fn to_input(rgb: &[u8], normalize: Normalize) -> Vec<f32> {
+    let mut out = vec![0f32; rgb.len()];
+    for (px, o) in rgb.chunks_exact(3).zip(out.chunks_exact_mut(3)) {
         for c in 0..3 {
             let v = f32::from(px[c]);
             match normalize {
-                Normalize::Torch => {
-                    const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-                    const STD: [f32; 3] = [0.229, 0.224, 0.225];
-                    o[c] = (v / 255.0 - MEAN[c]) / STD[c];
-                }
+                Normalize::Torch => o[c] = torch_normalized(v / 255.0, c),
                 Normalize::Caffe => {
                     // BGR order; means of the B, G, R channels.
                     const MEAN_BGR: [f32; 3] = [103.939, 116.779, 123.68];
@@ -114,20 +132,27 @@ pub fn load(path: &Path, resize: Resize, normalize: Normalize) -> Result<Vec<f32
             }
         }
     }
-    Ok(out)
+    out
 }
 
-/// torchvision's `Resize(256)` + `CenterCrop(224)` geometry: the resized
+/// torchvision's normalisation of channel `c`'s value in 0..=1.
+pub fn torch_normalized(v: f32, c: usize) -> f32 {
+    const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+    const STD: [f32; 3] = [0.229, 0.224, 0.225];
+    (v - MEAN[c]) / STD[c]
+}
+
+/// torchvision's `Resize(256)` + `CenterCrop(crop)` geometry: the resized
 /// size (shorter side 256) and the crop's top-left corner.
-fn shorter_side_crop(w: u32, h: u32) -> (u32, u32, u32, u32) {
+fn shorter_side_crop(w: u32, h: u32, crop: u32) -> (u32, u32, u32, u32) {
     let short = 256.0 / f64::from(w.min(h));
     let (nw, nh) = (
-        ((f64::from(w) * short).round() as u32).max(SIZE),
-        ((f64::from(h) * short).round() as u32).max(SIZE),
+        ((f64::from(w) * short).round() as u32).max(crop),
+        ((f64::from(h) * short).round() as u32).max(crop),
     );
     let (x0, y0) = (
-        ((nw - SIZE) as f64 / 2.0).round() as u32,
-        ((nh - SIZE) as f64 / 2.0).round() as u32,
+        ((nw - crop) as f64 / 2.0).round() as u32,
+        ((nh - crop) as f64 / 2.0).round() as u32,
     );
     (nw, nh, x0, y0)
 }
@@ -159,18 +184,25 @@ fn triangle_weights(input: u32, output: u32, wanted: std::ops::Range<u32>) -> Ve
         .collect()
 }
 
-/// `resize(image, nw, nh, Triangle)` then the `SIZE`² crop at (x0, y0),
+/// `resize(image, nw, nh, Triangle)` then the `crop`² crop at (x0, y0),
 /// bit for bit, computing only the pixels the crop keeps (a poster of
 /// 185 × 278 is resized to 256 × 385, of which 224 × 224 are used).
-fn resize_crop(rgb: &image::RgbImage, nw: u32, nh: u32, x0: u32, y0: u32) -> image::RgbImage {
+fn resize_crop(
+    rgb: &image::RgbImage,
+    nw: u32,
+    nh: u32,
+    x0: u32,
+    y0: u32,
+    crop: u32,
+) -> image::RgbImage {
     let (w, h) = rgb.dimensions();
     if (nw, nh) == (w, h) {
-        return image::imageops::crop_imm(rgb, x0, y0, SIZE, SIZE).to_image();
+        return image::imageops::crop_imm(rgb, x0, y0, crop, crop).to_image();
     }
     let raw = rgb.as_raw();
     // Vertical pass (image 0.24 filters rows first), only the kept rows.
-    let rows = triangle_weights(h, nh, y0..y0 + SIZE);
-    let mut vertical = vec![0f32; (SIZE * w * 3) as usize];
+    let rows = triangle_weights(h, nh, y0..y0 + crop);
+    let mut vertical = vec![0f32; (crop * w * 3) as usize];
     for (r, (left, ws)) in rows.iter().enumerate() {
         let out = &mut vertical[r * (w * 3) as usize..(r + 1) * (w * 3) as usize];
         for x in 0..w as usize {
@@ -185,8 +217,8 @@ fn resize_crop(rgb: &image::RgbImage, nw: u32, nh: u32, x0: u32, y0: u32) -> ima
         }
     }
     // Horizontal pass, only the kept columns, rounded to bytes like image's.
-    let cols = triangle_weights(w, nw, x0..x0 + SIZE);
-    image::RgbImage::from_fn(SIZE, SIZE, |x, y| {
+    let cols = triangle_weights(w, nw, x0..x0 + crop);
+    image::RgbImage::from_fn(crop, crop, |x, y| {
         let (left, ws) = &cols[x as usize];
         let row = &vertical[(y * w * 3) as usize..((y + 1) * w * 3) as usize];
         let mut t = [0f32; 3];
@@ -245,10 +277,10 @@ mod tests {
                     ((y * y + x) % 251) as u8,
                 ])
             });
-            let (nw, nh, x0, y0) = shorter_side_crop(w, h);
+            let (nw, nh, x0, y0) = shorter_side_crop(w, h, SIZE);
             let full = image::imageops::resize(&img, nw, nh, FilterType::Triangle);
             let expected = image::imageops::crop_imm(&full, x0, y0, SIZE, SIZE).to_image();
-            assert_eq!(resize_crop(&img, nw, nh, x0, y0), expected, "{w}x{h}");
+            assert_eq!(resize_crop(&img, nw, nh, x0, y0, SIZE), expected, "{w}x{h}");
         }
     }
 

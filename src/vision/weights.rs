@@ -25,6 +25,11 @@ impl Weights {
         self.tensors.contains_key(name)
     }
 
+    /// The shape of `name`, if the checkpoint has it.
+    pub fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.tensors.get(name).map(|t| t.shape.as_slice())
+    }
+
     /// The values of `name`, which must have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let t = self.tensors.get(name).ok_or_else(|| {

@@ -16,7 +16,7 @@ use super::{Data, FineTuneHistory, FineTuneOptions, State};
 use crate::error::{Error, Result};
 use crate::text::encoder::{Folder, SentenceEncoder};
 
-const KIND: &str = "genrelab-fine-tune-checkpoint-1";
+pub(crate) const KIND: &str = "genrelab-fine-tune-checkpoint-1";
 
 /// What must be equal for a checkpoint to continue this run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -97,19 +97,6 @@ pub(super) fn write(path: &Path, state: &State, id: &Identity) -> Result<()> {
             tensors.push((format!("best.{i}"), &best[i]));
         }
     }
-    let bytes: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|(_, d)| d.iter().flat_map(|v| v.to_le_bytes()).collect())
-        .collect();
-    let views = tensors
-        .iter()
-        .zip(&bytes)
-        .map(|((name, d), b)| {
-            TensorView::new(Dtype::F32, vec![d.len()], b)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| Error::file(path, format!("cannot write tensor '{name}': {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let progress = Progress {
         step: state.step,
         epoch: state.epoch,
@@ -127,9 +114,49 @@ pub(super) fn write(path: &Path, state: &State, id: &Identity) -> Result<()> {
         ("identity".to_string(), json(id)),
         ("progress".to_string(), json(&progress)),
     ]);
+    write_f32(path, &tensors, meta)
+}
+
+/// Flat f32 tensors and string metadata to `path`, atomically: what every
+/// fine-tuning checkpoint (text or posters) is made of.
+pub(crate) fn write_f32(
+    path: &Path,
+    tensors: &[(String, &[f32])],
+    meta: HashMap<String, String>,
+) -> Result<()> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, d)| d.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, d), b)| {
+            TensorView::new(Dtype::F32, vec![d.len()], b)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::file(path, format!("cannot write tensor '{name}': {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let out = safetensors::serialize(views, Some(meta))
         .map_err(|e| Error::file(path, format!("cannot write: {e}")))?;
     crate::io_util::write_bytes_atomic(path, &out)
+}
+
+/// Tensor `name` of a checkpoint, which must hold `len` f32 values.
+pub(crate) fn read_f32(st: &SafeTensors, path: &Path, name: &str, len: usize) -> Result<Vec<f32>> {
+    let t = st
+        .tensor(name)
+        .map_err(|_| Error::file(path, format!("the checkpoint has no tensor '{name}'")))?;
+    if t.dtype() != Dtype::F32 || t.data().len() != 4 * len {
+        return Err(Error::file(
+            path,
+            format!("tensor '{name}' is not {len} f32 values"),
+        ));
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }
 
 fn json(v: &impl Serialize) -> String {
@@ -204,21 +231,7 @@ pub(super) fn read(path: &Path, id: &Identity, mut state: State) -> Result<State
         .get("progress")
         .and_then(|s| serde_json::from_str(s).ok())
         .ok_or_else(|| Error::file(path, "the checkpoint's progress is unreadable"))?;
-    let tensor = |name: &str, len: usize| -> Result<Vec<f32>> {
-        let t = st
-            .tensor(name)
-            .map_err(|_| Error::file(path, format!("the checkpoint has no tensor '{name}'")))?;
-        if t.dtype() != Dtype::F32 || t.data().len() != 4 * len {
-            return Err(Error::file(
-                path,
-                format!("tensor '{name}' is not {len} f32 values"),
-            ));
-        }
-        Ok(t.data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
-    };
+    let tensor = |name: &str, len: usize| read_f32(&st, path, name, len);
     let mut best = Vec::new();
     for i in 0..state.params.items.len() {
         let len = state.params.items[i].data.len();

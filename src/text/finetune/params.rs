@@ -403,7 +403,7 @@ pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 /// A standard normal draw (Box–Muller).
-fn normal(rng: &mut impl rand::Rng) -> f32 {
+pub fn normal(rng: &mut impl rand::Rng) -> f32 {
     let u1: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
     let u2: f64 = rng.r#gen();
     ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32

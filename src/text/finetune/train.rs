@@ -397,7 +397,12 @@ fn evaluate(run: &Run, backend: &mut Backend, p: &Params, dev: &Data) -> Result<
 }
 
 /// Mean loss, micro-F1 at 0.5 and at dev-tuned thresholds of `logits`.
-fn scores(logits: &[f32], labels: &[f32], classes: usize, pos_weight: &[f32]) -> (f64, f64, f64) {
+pub(crate) fn scores(
+    logits: &[f32],
+    labels: &[f32],
+    classes: usize,
+    pos_weight: &[f32],
+) -> (f64, f64, f64) {
     use crate::metrics::{Average, Objective, apply_thresholds, scores, tune_thresholds};
     let n = logits.len() / classes.max(1);
     let loss = logits

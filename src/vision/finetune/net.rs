@@ -408,17 +408,13 @@ impl Network {
         Some(d)
     }
 
-    /// The state dict in torchvision's names, layouts and dtypes.
+    /// The state dict in torchvision's names, layouts, dtypes and order.
     pub fn state_dict(&self) -> Vec<(String, Vec<usize>, TensorData)> {
-        let mut conv_of = std::collections::HashMap::new();
-        for l in &self.layers {
-            conv_of.insert(l.weight, l);
-        }
-        let mut out: Vec<(String, Vec<usize>, TensorData)> = self
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| match conv_of.get(&i) {
+        let conv_of: std::collections::HashMap<usize, &Layer> =
+            self.layers.iter().map(|l| (l.weight, l)).collect();
+        let mut out = Vec::new();
+        for (i, p) in self.params.iter().enumerate() {
+            out.push(match conv_of.get(&i) {
                 Some(l) => (
                     p.name.clone(),
                     l.conv.torch_shape(l.cin, l.cout),
@@ -434,10 +430,16 @@ impl Network {
                     vec![p.cols],
                     TensorData::F32(p.data.clone()),
                 ),
-            })
-            .collect();
-        for (name, v) in &self.batches_tracked {
-            out.push((name.clone(), Vec::new(), TensorData::I64(vec![*v])));
+            });
+            if let Some(bn) = p.name.strip_suffix(".running_var") {
+                let name = format!("{bn}.num_batches_tracked");
+                let count = self
+                    .batches_tracked
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or(0, |(_, v)| *v);
+                out.push((name, Vec::new(), TensorData::I64(vec![count])));
+            }
         }
         out
     }
