@@ -206,6 +206,23 @@ impl Conv2d {
         }
     }
 
+    /// A depthwise 3 × 3 convolution (padding 1) of weights already in the
+    /// compute layout `[(ky·3 + kx)·c + ch]`, without bias or activation:
+    /// training's forward pass on the inference kernels.
+    pub fn depthwise_compute(weight: &[f32], c: usize, stride: usize) -> Conv2d {
+        Conv2d {
+            cin: c,
+            cout: c,
+            kernel: 3,
+            stride,
+            padding: 1,
+            depthwise: true,
+            weight: weight.to_vec(),
+            bias: vec![0.0; c],
+            activation: Activation::None,
+        }
+    }
+
     pub fn out_size(&self, size: usize) -> usize {
         (size + 2 * self.padding - self.kernel) / self.stride + 1
     }
@@ -423,7 +440,7 @@ impl Conv2d {
 /// x86-64 (SSE2) so that it runs anywhere; hot loops are compiled again for
 /// AVX-512 and AVX2 and chosen at run time.
 #[derive(Clone, Copy)]
-enum Wide {
+pub(crate) enum Wide {
     #[cfg(target_arch = "x86_64")]
     Avx512,
     #[cfg(target_arch = "x86_64")]
@@ -432,7 +449,7 @@ enum Wide {
 }
 
 impl Wide {
-    fn detect() -> Wide {
+    pub(crate) fn detect() -> Wide {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {

@@ -109,19 +109,10 @@ pub fn conv_forward(conv: Conv, x: &Maps, weight: &[f32], cout: usize) -> Maps {
             matmul_into(&mut c, a, b, false);
         }
         Conv::Depthwise { stride } => {
-            z.data
-                .par_chunks_mut(ow * cout)
-                .enumerate()
-                .for_each(|(row, out)| {
-                    let (i, oy) = (row / oh, row % oh);
-                    for (ky, kx, ox, src) in taps(x, i, oy, ow, stride) {
-                        let w = &weight[(ky * 3 + kx) * cout..(ky * 3 + kx + 1) * cout];
-                        let o = &mut out[ox * cout..(ox + 1) * cout];
-                        for ((o, s), w) in o.iter_mut().zip(&x.data[src..src + cout]).zip(w) {
-                            *o += s * w;
-                        }
-                    }
-                });
+            // The inference kernel (vectorised for this CPU), with no bias:
+            // the same sums in the same order.
+            let conv = crate::vision::layers::Conv2d::depthwise_compute(weight, cout, stride);
+            return conv.forward(x).expect("channels agree");
         }
         Conv::Dense { stride } => {
             let per = oh * ow * cout;
@@ -262,7 +253,8 @@ pub fn conv_backward(
 }
 
 /// One image of the depthwise backward: returns its weight gradient and
-/// writes its input gradient into `dx` when given.
+/// writes its input gradient into `dx` when given. Compiled again for
+/// AVX-512 and AVX2 (the crate targets baseline x86-64), as the forward.
 #[allow(clippy::too_many_arguments)]
 fn depthwise_image_backward(
     x: &Maps,
@@ -272,25 +264,85 @@ fn depthwise_image_backward(
     oh: usize,
     ow: usize,
     stride: usize,
+    dx: Option<&mut [f32]>,
+) -> Vec<f32> {
+    use crate::vision::layers::Wide;
+    match Wide::detect() {
+        // SAFETY: `Wide::detect` found these features on this CPU.
+        #[cfg(target_arch = "x86_64")]
+        Wide::Avx512 => unsafe {
+            depthwise_backward_avx512(x, dz, weight, i, (oh, ow, stride), dx)
+        },
+        #[cfg(target_arch = "x86_64")]
+        Wide::Avx2 => unsafe { depthwise_backward_avx2(x, dz, weight, i, (oh, ow, stride), dx) },
+        Wide::Baseline => depthwise_backward(x, dz, weight, i, (oh, ow, stride), dx),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn depthwise_backward_avx512(
+    x: &Maps,
+    dz: &Maps,
+    w: &[f32],
+    i: usize,
+    shape: (usize, usize, usize),
+    dx: Option<&mut [f32]>,
+) -> Vec<f32> {
+    depthwise_backward(x, dz, w, i, shape, dx)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn depthwise_backward_avx2(
+    x: &Maps,
+    dz: &Maps,
+    w: &[f32],
+    i: usize,
+    shape: (usize, usize, usize),
+    dx: Option<&mut [f32]>,
+) -> Vec<f32> {
+    depthwise_backward(x, dz, w, i, shape, dx)
+}
+
+#[inline(always)]
+fn depthwise_backward(
+    x: &Maps,
+    dz: &Maps,
+    weight: &[f32],
+    i: usize,
+    (oh, ow, stride): (usize, usize, usize),
     mut dx: Option<&mut [f32]>,
 ) -> Vec<f32> {
     let c = dz.c;
     let mut dw = vec![0f32; 9 * c];
-    let base = i * x.h * x.w * c;
+    let image = &x.data[i * x.h * x.w * c..(i + 1) * x.h * x.w * c];
     for oy in 0..oh {
-        let grad_row = &dz.data[((i * oh + oy) * ow) * c..((i * oh + oy + 1) * ow) * c];
-        for (ky, kx, ox, src) in taps(x, i, oy, ow, stride) {
-            let g = &grad_row[ox * c..(ox + 1) * c];
-            let tap = (ky * 3 + kx) * c;
-            let d = &mut dw[tap..tap + c];
-            for ((d, g), s) in d.iter_mut().zip(g).zip(&x.data[src..src + c]) {
-                *d += g * s;
+        let grad_row = &dz.data[(i * oh + oy) * ow * c..(i * oh + oy + 1) * ow * c];
+        for ky in 0..3 {
+            let iy = (oy * stride + ky) as isize - 1;
+            if iy < 0 || iy as usize >= x.h {
+                continue;
             }
-            if let Some(dx) = dx.as_deref_mut() {
-                let w = &weight[tap..tap + c];
-                let at = src - base;
-                for ((d, g), w) in dx[at..at + c].iter_mut().zip(g).zip(w) {
-                    *d += g * w;
+            let line = iy as usize * x.w * c;
+            for kx in 0..3 {
+                let tap = (ky * 3 + kx) * c;
+                let (d, w) = (&mut dw[tap..tap + c], &weight[tap..tap + c]);
+                for ox in 0..ow {
+                    let ix = (ox * stride + kx) as isize - 1;
+                    if ix < 0 || ix as usize >= x.w {
+                        continue;
+                    }
+                    let at = line + ix as usize * c;
+                    let g = &grad_row[ox * c..(ox + 1) * c];
+                    for ((d, g), s) in d.iter_mut().zip(g).zip(&image[at..at + c]) {
+                        *d += g * s;
+                    }
+                    if let Some(dx) = dx.as_deref_mut() {
+                        for ((d, g), w) in dx[at..at + c].iter_mut().zip(g).zip(w) {
+                            *d += g * w;
+                        }
+                    }
                 }
             }
         }
@@ -356,31 +408,33 @@ pub fn norm_forward(z: &mut Maps, p: NormParams, mode: Norm, keep: bool) -> Opti
             )
         }
     };
-    let mut xhat = if keep {
-        vec![0f32; z.data.len()]
-    } else {
-        Vec::new()
-    };
-    let chunk = c * 256;
-    let apply = |zs: &mut [f32], xs: Option<&mut [f32]>| {
-        let mut xs = xs;
-        for (k, px) in zs.chunks_mut(c).enumerate() {
-            for ch in 0..c {
-                let h = (px[ch] - mean[ch]) * inv_std[ch];
-                if let Some(xs) = xs.as_deref_mut() {
-                    xs[k * c + ch] = h;
-                }
-                px[ch] = p.gamma[ch] * h + p.beta[ch];
-            }
+    // Branch-free loops over contiguous channels, so that they vectorise.
+    let normalise = |px: &mut [f32], xp: &mut [f32]| {
+        for (((x, v), m), s) in xp.iter_mut().zip(px.iter()).zip(&mean).zip(&inv_std) {
+            *x = (v - m) * s;
+        }
+        for (((v, x), g), b) in px.iter_mut().zip(xp.iter()).zip(p.gamma).zip(p.beta) {
+            *v = g * x + b;
         }
     };
+    let chunk = c * 256;
+    let mut xhat = vec![0f32; if keep { z.data.len() } else { 0 }];
     if keep {
         z.data
             .par_chunks_mut(chunk)
             .zip(xhat.par_chunks_mut(chunk))
-            .for_each(|(zs, xs)| apply(zs, Some(xs)));
+            .for_each(|(zs, xs)| {
+                for (px, xp) in zs.chunks_exact_mut(c).zip(xs.chunks_exact_mut(c)) {
+                    normalise(px, xp);
+                }
+            });
     } else {
-        z.data.par_chunks_mut(chunk).for_each(|zs| apply(zs, None));
+        z.data.par_chunks_mut(chunk).for_each(|zs| {
+            let mut xp = vec![0f32; c];
+            for px in zs.chunks_exact_mut(c) {
+                normalise(px, &mut xp);
+            }
+        });
     }
     keep.then_some(NormTape { xhat, inv_std })
 }
@@ -425,18 +479,19 @@ pub fn norm_backward(
 ) {
     let c = du.c;
     let m = (du.data.len() / c) as f32;
-    // Σ du·x̂ and Σ du per channel, pixel by pixel beside x̂.
+    // Σ du·x̂ and Σ du per channel: f32 sums over 256 pixels (vectorised),
+    // added up in f64.
     let (sum_dx, sum_d) = {
-        let parts: Vec<(Vec<f64>, Vec<f64>)> = du
+        let parts: Vec<(Vec<f32>, Vec<f32>)> = du
             .data
             .par_chunks(c * 256)
             .zip(tape.xhat.par_chunks(c * 256))
             .map(|(d, x)| {
-                let (mut a, mut b) = (vec![0f64; c], vec![0f64; c]);
-                for (dp, xp) in d.chunks(c).zip(x.chunks(c)) {
-                    for ch in 0..c {
-                        a[ch] += f64::from(dp[ch]) * f64::from(xp[ch]);
-                        b[ch] += f64::from(dp[ch]);
+                let (mut a, mut b) = (vec![0f32; c], vec![0f32; c]);
+                for (dp, xp) in d.chunks_exact(c).zip(x.chunks_exact(c)) {
+                    for (((a, b), d), x) in a.iter_mut().zip(b.iter_mut()).zip(dp).zip(xp) {
+                        *a += d * x;
+                        *b += d;
                     }
                 }
                 (a, b)
@@ -444,8 +499,8 @@ pub fn norm_backward(
             .collect();
         let (mut a, mut b) = (vec![0f64; c], vec![0f64; c]);
         for (u, v) in parts {
-            a.iter_mut().zip(&u).for_each(|(a, u)| *a += u);
-            b.iter_mut().zip(&v).for_each(|(b, v)| *b += v);
+            a.iter_mut().zip(&u).for_each(|(a, u)| *a += f64::from(*u));
+            b.iter_mut().zip(&v).for_each(|(b, v)| *b += f64::from(*v));
         }
         (a, b)
     };
@@ -465,9 +520,11 @@ pub fn norm_backward(
         .par_chunks_mut(c * 256)
         .zip(tape.xhat.par_chunks(c * 256))
         .for_each(|(d, x)| {
-            for (dp, xp) in d.chunks_mut(c).zip(x.chunks(c)) {
-                for ch in 0..c {
-                    dp[ch] = scale[ch] * (dp[ch] - mean_d[ch] - xp[ch] * mean_dx[ch]);
+            for (dp, xp) in d.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for ((((d, x), s), md), mx) in
+                    dp.iter_mut().zip(xp).zip(&scale).zip(&mean_d).zip(&mean_dx)
+                {
+                    *d = s * (*d - md - x * mx);
                 }
             }
         });

@@ -75,15 +75,16 @@ pub fn augmented(poster: &[u8], a: Augment, seed: u64) -> Vec<f32> {
     let (sx, sy) = (w / CROP as f64, h / CROP as f64);
     let mut rgb = vec![0f32; CROP * CROP * 3];
     let at = |x: usize, y: usize, c: usize| f32::from(poster[(y * SIDE + x) * 3 + c]) / 255.0;
+    // Half-pixel centres, as torchvision's bilinear resize (align_corners=False).
+    let source = |o: usize, start: f64, scale: f64| {
+        let f = (start + (o as f64 + 0.5) * scale - 0.5).clamp(0.0, (SIDE - 1) as f64);
+        let lo = f.floor() as usize;
+        (lo, (lo + 1).min(SIDE - 1), (f - f.floor()) as f32)
+    };
+    let columns: Vec<(usize, usize, f32)> = (0..CROP).map(|ox| source(ox, x0, sx)).collect();
     for oy in 0..CROP {
-        // Half-pixel centres, as torchvision's bilinear resize (align_corners=False).
-        let fy = (y0 + (oy as f64 + 0.5) * sy - 0.5).clamp(0.0, (SIDE - 1) as f64);
-        let (ya, ty) = (fy.floor() as usize, (fy - fy.floor()) as f32);
-        let yb = (ya + 1).min(SIDE - 1);
-        for ox in 0..CROP {
-            let fx = (x0 + (ox as f64 + 0.5) * sx - 0.5).clamp(0.0, (SIDE - 1) as f64);
-            let (xa, tx) = (fx.floor() as usize, (fx - fx.floor()) as f32);
-            let xb = (xa + 1).min(SIDE - 1);
+        let (ya, yb, ty) = source(oy, y0, sy);
+        for (ox, &(xa, xb, tx)) in columns.iter().enumerate() {
             let dst = if flip { CROP - 1 - ox } else { ox };
             for c in 0..3 {
                 let top = at(xa, ya, c) * (1.0 - tx) + at(xb, ya, c) * tx;
