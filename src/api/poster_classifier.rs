@@ -49,8 +49,11 @@ pub mod poster_classifier_methods {
     /// genre) trained with binary cross-entropy and AdamW (linear warm-up
     /// and decay). Posters are decoded once and kept at 256 × 256; each
     /// epoch draws augmented views from the seed (random resized crop,
-    /// flip, colour jitter) unless `augment` is false, in which case the
-    /// fixed blocks run once per poster and are cached. One seed fixes the
+    /// flip, colour jitter) unless `augment` is false. The fixed blocks
+    /// before the trained ones run once per poster and are kept when
+    /// `augment` is false, or once per kept view with `views: K` (each
+    /// epoch then draws one of a poster's K views); otherwise they run on
+    /// every epoch's fresh views. One seed fixes the
     /// classifier's initial weights, the batch order, every view and every
     /// dropout mask: the same seed gives the same model. Ctrl-C stops at a
     /// batch boundary (with `checkpoint`, after saving the state a rerun

@@ -54,6 +54,8 @@ crate::options! {
         trainable: usize = 3 => Int(NON_NEGATIVE),
         /// random resized crops (a quarter of the poster at least), horizontal flips and colour jitter (±20 %), drawn per epoch from the seed
         augment: bool = true => Bool,
+        /// with augment: this many views of each poster run through the fixed blocks once and are kept, and each epoch draws one of them per poster (epochs then run the trained blocks only); () draws a fresh view every epoch, rerunning the fixed blocks
+        views: Option<usize> = None => Int(POSITIVE_INT); shown "a fresh view every epoch",
         /// batch norms of the trained blocks normalise with their running statistics ("frozen", as PyTorch's eval()) or with each batch's ("batch", train(), which moves the running statistics)
         batch_norm: Norm = Norm::Frozen => Choice(Norm::NAMES),
         /// the share of the steps over which the learning rate rises from 0
@@ -175,6 +177,11 @@ impl PosterFineTuneOptions {
         if self.patience.is_some() && self.validation.is_none() {
             return Err(Error::invalid(
                 "Backbone.fine_tune: option 'patience' needs option 'validation' ([dev Movies, dev labels])",
+            ));
+        }
+        if self.views.is_some() && !self.augment {
+            return Err(Error::invalid(
+                "Backbone.fine_tune: option 'views' needs augment: true (without augmentation each poster has one view, cached anyway)",
             ));
         }
         net::check_trainable(self.trainable)

@@ -115,30 +115,30 @@ impl Prefix<'_> {
         })
     }
 
-    /// Every poster's centred view through the fixed blocks, in chunks.
-    fn all(&self, set: &Set) -> Result<Vec<Maps>> {
+    /// Every poster's view (`view(i)`) through the fixed blocks, in chunks.
+    fn all(&self, set: &Set, view: impl Fn(usize) -> Vec<f32> + Sync) -> Result<Vec<Maps>> {
         (0..set.len())
             .collect::<Vec<_>>()
             .chunks(64)
-            .map(|chunk| {
-                self.batch(
-                    chunk
-                        .par_iter()
-                        .map(|&i| posters::center(&set.posters[i]))
-                        .collect(),
-                )
-            })
+            .map(|chunk| self.batch(chunk.par_iter().map(|&i| view(i)).collect()))
             .collect()
     }
 }
 
-/// Rows `rows` of chunked maps (chunks of 64) as one batch.
-fn gather(chunks: &[Maps], rows: &[usize]) -> Maps {
-    let first = &chunks[0];
+/// The seed of poster `i`'s view: drawn per step (`salt`: the step's
+/// seed) or per kept view (`salt`: the view's number).
+fn view_seed(salt: u64, i: usize) -> u64 {
+    splitmix(salt ^ (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D))
+}
+
+/// Rows `rows` of chunked maps (chunks of 64) as one batch, row `i` from
+/// the set of chunks `pick(i)` chooses.
+fn gather(sets: &[Vec<Maps>], rows: &[usize], pick: impl Fn(usize) -> usize) -> Maps {
+    let first = &sets[0][0];
     let per = first.h * first.w * first.c;
     let mut data = Vec::with_capacity(rows.len() * per);
     for &i in rows {
-        let chunk = &chunks[i / 64];
+        let chunk = &sets[pick(i)][i / 64];
         data.extend_from_slice(&chunk.data[(i % 64) * per..(i % 64 + 1) * per]);
     }
     Maps {
@@ -162,16 +162,32 @@ pub(super) fn train(
         net: folded,
         blocks: BLOCKS - o.trainable,
     };
-    let cached = if o.augment {
-        None
-    } else {
-        Some(crate::text::finetune::profile::timed(
-            "fixed blocks",
-            || prefix.all(data),
-        )?)
-    };
-    let dev_cached = dev.map(|d| prefix.all(d)).transpose()?;
     let seed = o.seed.unwrap_or(0);
+    // The fixed blocks' outputs kept for the whole run: of the centred
+    // views, or of `views` augmented views of each poster.
+    let cached: Option<Vec<Vec<Maps>>> = match (o.augment, o.views) {
+        (false, _) => Some(vec![
+            prefix.all(data, |i| posters::center(&data.posters[i]))?,
+        ]),
+        (true, Some(views)) => Some(
+            (0..views)
+                .map(|v| {
+                    let salt = splitmix(seed ^ (v as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F));
+                    prefix.all(data, |i| {
+                        posters::augmented(&data.posters[i], Augment::default(), view_seed(salt, i))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
+        (true, None) => None,
+    };
+    let dev_cached = dev
+        .map(|d| {
+            prefix
+                .all(d, |i| posters::center(&d.posters[i]))
+                .map(|c| vec![c])
+        })
+        .transpose()?;
     let steps_per_epoch = data.len().div_ceil(o.batch_size);
     let total = steps_per_epoch * o.epochs;
     let warmup = (o.warmup * total as f64).round() as usize;
@@ -198,14 +214,17 @@ pub(super) fn train(
             let step_seed =
                 splitmix(seed ^ (state.step as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
             let input = match &cached {
-                Some(chunks) => gather(chunks, rows),
+                Some(sets) => gather(sets, rows, |i| {
+                    (view_seed(step_seed, i) % sets.len() as u64) as usize
+                }),
                 None => prefix.batch(
                     rows.par_iter()
                         .map(|&i| {
-                            let view_seed = splitmix(
-                                step_seed ^ (i as u64).wrapping_mul(0x2545_F491_4F6C_DD1D),
-                            );
-                            posters::augmented(&data.posters[i], Augment::default(), view_seed)
+                            posters::augmented(
+                                &data.posters[i],
+                                Augment::default(),
+                                view_seed(step_seed, i),
+                            )
                         })
                         .collect(),
                 )?,
@@ -305,8 +324,8 @@ pub(super) fn train(
 
 /// The classifier's logits for maps after the fixed blocks (running
 /// statistics, no dropout).
-fn logits_of(net: &mut Network, chunks: &[Maps], trainable: usize) -> Vec<f32> {
-    chunks
+fn logits_of(net: &mut Network, chunks: &[Vec<Maps>], trainable: usize) -> Vec<f32> {
+    chunks[0]
         .iter()
         .flat_map(|m| {
             net.forward(m.clone(), trainable, Norm::Frozen, None, false)
