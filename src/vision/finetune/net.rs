@@ -398,7 +398,7 @@ impl Network {
                 &mut grads[l.weight],
                 k > first || want_input,
             );
-            let Some(mut dx) = dx else { return None };
+            let mut dx = dx?;
             if let Some(at) = skips.iter().position(|(from, _)| *from == k) {
                 let (_, skip) = skips.swap_remove(at);
                 dx = dx.plus(&skip);
