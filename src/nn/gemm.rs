@@ -18,6 +18,11 @@ pub fn serial<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Whether this thread runs inside [`serial`].
+pub fn is_serial() -> bool {
+    SERIAL.with(|s| s.get())
+}
+
 /// `c = a · b` (or `c += a · b` when `accumulate`). Panics only on a shape
 /// mismatch, which is a bug in the caller, never bad user input.
 pub fn matmul_into(

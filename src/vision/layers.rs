@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::nn::gemm::matmul_into;
+use crate::vision::kernels::{self, Pointwise};
 
 /// A batch of feature maps, `data[((n·h + y)·w + x)·c + channel]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -164,6 +165,11 @@ pub struct Conv2d {
     weight: Vec<f32>,
     bias: Vec<f32>,
     pub activation: Activation,
+    /// A dense convolution's weights packed for the AVX-512 kernel
+    /// (`vision::kernels`), where this CPU has it.
+    packed: Option<Pointwise>,
+    /// Whether a depthwise 3 × 3 runs on the AVX-512 kernel.
+    avx512: bool,
 }
 
 impl Conv2d {
@@ -193,6 +199,10 @@ impl Conv2d {
                 }
             }
         }
+        // Dense convolutions are one product over im2col patches: the same kernel.
+        let packed = (!depthwise && activation != Activation::Relu)
+            .then(|| Pointwise::new(&w, &bias, k2 * cin, cout, activation == Activation::Relu6))
+            .flatten();
         Conv2d {
             cin,
             cout,
@@ -203,6 +213,8 @@ impl Conv2d {
             weight: w,
             bias,
             activation,
+            packed,
+            avx512: matches!(Wide::detect(), Wide::Avx512),
         }
     }
 
@@ -220,6 +232,8 @@ impl Conv2d {
             weight: weight.to_vec(),
             bias: vec![0.0; c],
             activation: Activation::None,
+            packed: None,
+            avx512: matches!(Wide::detect(), Wide::Avx512),
         }
     }
 
@@ -228,6 +242,13 @@ impl Conv2d {
     }
 
     pub fn forward(&self, x: &Maps) -> Result<Maps> {
+        let (oh, ow) = (self.out_size(x.h), self.out_size(x.w));
+        self.forward_into(x, vec![0f32; x.n * oh * ow * self.cout])
+    }
+
+    /// The same into `out` (any contents, every value is overwritten), a
+    /// buffer the caller reuses.
+    pub fn forward_into(&self, x: &Maps, mut out: Vec<f32>) -> Result<Maps> {
         if x.c != self.cin {
             return Err(Error::invalid(format!(
                 "convolution expects {} input channels, got {}",
@@ -235,36 +256,30 @@ impl Conv2d {
             )));
         }
         let (oh, ow) = (self.out_size(x.h), self.out_size(x.w));
-        let mut out = Maps {
+        debug_assert_eq!(out.len(), x.n * oh * ow * self.cout);
+        if self.depthwise {
+            self.depthwise_forward(x, ow, &mut out);
+        } else {
+            self.dense_forward(x, oh, ow, &mut out);
+        }
+        Ok(Maps {
             n: x.n,
             h: oh,
             w: ow,
             c: self.cout,
-            data: Vec::new(),
-        };
-        out.data = if self.depthwise {
-            self.depthwise_forward(x, oh, ow)
-        } else {
-            self.dense_forward(x, oh, ow)
-        };
-        self.finish(&mut out.data);
-        Ok(out)
+            data: out,
+        })
     }
 
-    fn bias_rows(&self, rows: usize) -> Vec<f32> {
-        let mut out = vec![0f32; rows * self.cout];
-        self.fill_bias(&mut out);
-        out
-    }
-
-    fn dense_forward(&self, x: &Maps, oh: usize, ow: usize) -> Vec<f32> {
+    fn dense_forward(&self, x: &Maps, oh: usize, ow: usize, out: &mut [f32]) {
         let k = self.kernel;
+        if k == 1 && self.stride == 1 {
+            return self.pointwise_skip_into(&x.data, out, None);
+        }
         let weight = ArrayView2::from_shape((k * k * self.cin, self.cout), &self.weight)
             .expect("weight shape");
-        let mut out = self.bias_rows(x.n * oh * ow);
-        if k == 1 && self.stride == 1 {
-            self.pointwise_product(&x.data, &mut out);
-            return out;
+        if self.packed.is_none() {
+            self.fill_bias(out);
         }
         // im2col one image at a time: rows are output positions, columns
         // (ky, kx, ci) — memory stays at one image's patches.
@@ -276,44 +291,73 @@ impl Conv2d {
         let mut patches = PATCHES.with(|p| std::mem::take(&mut *p.borrow_mut()));
         patches.resize(oh * ow * cols, 0.0);
         for i in 0..x.n {
-            patches
-                .par_chunks_mut(ow * cols)
-                .enumerate()
-                .for_each(|(oy, row)| {
-                    for ox in 0..ow {
-                        let dst = &mut row[ox * cols..(ox + 1) * cols];
-                        for ky in 0..k {
-                            for kx in 0..k {
-                                let seg = &mut dst
-                                    [(ky * k + kx) * self.cin..(ky * k + kx + 1) * self.cin];
-                                let (iy, ix) = (
-                                    (oy * self.stride + ky) as isize - self.padding as isize,
-                                    (ox * self.stride + kx) as isize - self.padding as isize,
-                                );
-                                if iy < 0 || ix < 0 || iy >= x.h as isize || ix >= x.w as isize {
-                                    seg.fill(0.0);
-                                } else {
-                                    let at =
-                                        ((i * x.h + iy as usize) * x.w + ix as usize) * self.cin;
-                                    seg.copy_from_slice(&x.data[at..at + self.cin]);
-                                }
+            let fill = |(oy, row): (usize, &mut [f32])| {
+                let (cin, pad) = (self.cin, self.padding as isize);
+                let span = k * cin;
+                for ox in 0..ow {
+                    let dst = &mut row[ox * cols..(ox + 1) * cols];
+                    let ix0 = (ox * self.stride) as isize - pad;
+                    for ky in 0..k {
+                        let seg = &mut dst[ky * span..(ky + 1) * span];
+                        let iy = (oy * self.stride + ky) as isize - pad;
+                        if iy < 0 || iy >= x.h as isize {
+                            seg.fill(0.0);
+                            continue;
+                        }
+                        let line = (i * x.h + iy as usize) * x.w;
+                        if ix0 >= 0 && ix0 + k as isize <= x.w as isize {
+                            // The k taps of a row are k neighbouring pixels:
+                            // one contiguous copy (most of the patch rows).
+                            let at = (line + ix0 as usize) * cin;
+                            let src = &x.data[at..at + span];
+                            match (
+                                <&mut [f32; 9]>::try_from(&mut *seg),
+                                <&[f32; 9]>::try_from(src),
+                            ) {
+                                // RGB 3 × 3 (the stem): a fixed-size move, not a memcpy call.
+                                (Ok(seg), Ok(src)) => *seg = *src,
+                                _ => seg.copy_from_slice(src),
+                            }
+                            continue;
+                        }
+                        for (kx, tap) in seg.chunks_mut(cin).enumerate() {
+                            let ix = ix0 + kx as isize;
+                            if ix < 0 || ix >= x.w as isize {
+                                tap.fill(0.0);
+                            } else {
+                                let at = (line + ix as usize) * cin;
+                                tap.copy_from_slice(&x.data[at..at + cin]);
                             }
                         }
                     }
-                });
-            let input = ArrayView2::from_shape((oh * ow, cols), &patches).expect("patch shape");
+                }
+            };
+            // Inside a caller that keeps every core busy (one image per
+            // core), splitting the rows across the pool only costs.
+            if crate::nn::gemm::is_serial() {
+                patches.chunks_mut(ow * cols).enumerate().for_each(fill);
+            } else {
+                patches.par_chunks_mut(ow * cols).enumerate().for_each(fill);
+            }
             let image = &mut out[i * oh * ow * self.cout..(i + 1) * oh * ow * self.cout];
+            if let Some(packed) = &self.packed {
+                packed.run(&patches, image, None);
+                continue;
+            }
+            let input = ArrayView2::from_shape((oh * ow, cols), &patches).expect("patch shape");
             let mut y =
                 ArrayViewMut2::from_shape((oh * ow, self.cout), image).expect("output shape");
             matmul_into(&mut y, input, weight, true);
         }
         PATCHES.with(|p| *p.borrow_mut() = patches);
-        out
+        if self.packed.is_none() {
+            self.finish(out);
+        }
     }
 
-    fn depthwise_forward(&self, x: &Maps, oh: usize, ow: usize) -> Vec<f32> {
+    fn depthwise_forward(&self, x: &Maps, ow: usize, out: &mut [f32]) {
         let c = self.cout;
-        let mut out = self.bias_rows(x.n * oh * ow);
+        let oh = self.out_size(x.h);
         let per_image = x.h * x.w * c;
         out.par_chunks_mut(ow * c)
             .enumerate()
@@ -325,9 +369,8 @@ impl Conv2d {
                     h: x.h,
                     w: x.w,
                 };
-                self.depthwise_row_dispatch(&image, dst, oy);
+                self.depthwise_output_row(&image, dst, oy);
             });
-        out
     }
 
     /// Output rows `oy0..` of a depthwise convolution (as many as `out`
@@ -336,18 +379,27 @@ impl Conv2d {
     pub fn depthwise_rows_into(&self, src: &Rows, oy0: usize, out: &mut [f32]) {
         let row = self.out_size(src.w) * self.cout;
         for (k, dst) in out.chunks_mut(row).enumerate() {
-            self.fill_bias(dst);
-            self.depthwise_row_dispatch(src, dst, oy0 + k);
+            self.depthwise_output_row(src, dst, oy0 + k);
         }
-        self.finish_serial(out);
     }
 
     /// `out = activation(bias + input · weight)` for a 1 × 1 convolution of
     /// `input` (pixels × cin) on the calling thread's core.
     pub fn pointwise_into(&self, input: &[f32], out: &mut [f32]) {
+        self.pointwise_skip_into(input, out, None);
+    }
+
+    /// The same, then `out += skip` (an inverted residual's shortcut).
+    pub fn pointwise_skip_into(&self, input: &[f32], out: &mut [f32], skip: Option<&[f32]>) {
+        if let Some(packed) = &self.packed {
+            return packed.run(input, out, skip);
+        }
         self.fill_bias(out);
         crate::nn::gemm::serial(|| self.pointwise_product(input, out));
         self.finish_serial(out);
+        if let Some(skip) = skip {
+            out.iter_mut().zip(skip).for_each(|(y, s)| *y += s);
+        }
     }
 
     /// `out += input · weight` for a 1 × 1 convolution (`out` holds the
@@ -362,11 +414,53 @@ impl Conv2d {
         matmul_into(&mut y, input, weight, true);
     }
 
+    /// The same convolution on the portable path only (no AVX-512 kernel):
+    /// what the tests compare the kernels with.
+    #[cfg(test)]
+    pub(crate) fn portable(mut self) -> Conv2d {
+        self.packed = None;
+        self.avx512 = false;
+        self
+    }
+
     /// Every pixel of `out` set to the bias, where the sums start.
     fn fill_bias(&self, out: &mut [f32]) {
         for px in out.chunks_mut(self.cout) {
             px.copy_from_slice(&self.bias);
         }
+    }
+
+    /// One finished output row of a depthwise convolution: bias, sums and
+    /// activation.
+    fn depthwise_output_row(&self, src: &Rows, dst: &mut [f32], oy: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let (true, 3, 1, false) = (
+            self.avx512,
+            self.kernel,
+            self.padding,
+            self.activation == Activation::Relu,
+        ) {
+            let line = |ky: usize| {
+                let iy = (oy * self.stride + ky).checked_sub(1)?;
+                (iy < src.h).then(|| src.row(iy, self.cout))
+            };
+            // SAFETY: AVX-512F was detected; `Rows::row` returns whole rows of
+            // w · c values, dst is one output row, and weight and bias hold
+            // 9 · c and c values.
+            return unsafe {
+                kernels::depthwise3_row(
+                    [line(0), line(1), line(2)],
+                    src.w,
+                    (self.cout, self.stride),
+                    (&self.weight, &self.bias),
+                    self.activation == Activation::Relu6,
+                    dst,
+                )
+            };
+        }
+        self.fill_bias(dst);
+        self.depthwise_row_dispatch(src, dst, oy);
+        self.finish_serial(dst);
     }
 
     fn depthwise_row_dispatch(&self, src: &Rows, dst: &mut [f32], oy: usize) {
@@ -565,6 +659,108 @@ mod tests {
         check(4, 6, 1, 1, false);
         check(6, 6, 3, 1, true);
         check(6, 6, 3, 2, true);
+    }
+
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i * 7919 + seed * 104_729) % 1_000_003) as f32 / 1_000_003.0 - 0.5) * 4.0)
+            .collect()
+    }
+
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+
+    /// The AVX-512 kernels (`kernels.rs`) against the portable path (bias,
+    /// gemm or the vectorised loop, activation, skip), bit for bit, on
+    /// MobileNetV2's shapes (in gemm's depth blocks: 576 and 960 inputs)
+    /// and on ragged ones.
+    #[test]
+    fn avx512_kernels_equal_the_portable_path_bit_for_bit() {
+        if !matches!(Wide::detect(), Wide::Avx512) {
+            eprintln!("skipped: this CPU has no AVX-512");
+            return;
+        }
+        let shapes = [(16, 96, 37), (24, 144, 50), (960, 160, 49), (320, 1280, 49)];
+        let ragged = [(144, 24, 30), (32, 16, 13), (5, 40, 7), (96, 576, 200)];
+        let deep = [(513, 64, 49), (576, 96, 49), (700, 32, 300), (960, 320, 49)];
+        let all = shapes.iter().chain(&ragged).chain(&deep);
+        for (i, &(cin, cout, pixels)) in all.enumerate() {
+            for act in [Activation::None, Activation::Relu6] {
+                let (wt, bias) = (values(cin * cout, i), values(cout, i + 1));
+                let conv = Conv2d::from_torch(&wt, bias.clone(), (cout, cin, 1), 1, false, act);
+                assert!(conv.packed.is_some());
+                let portable =
+                    Conv2d::from_torch(&wt, bias, (cout, cin, 1), 1, false, act).portable();
+                let x = values(pixels * cin, i + 2);
+                let skip = values(pixels * cout, i + 3);
+                for skip in [None, Some(&skip[..])] {
+                    let (mut fast, mut slow) =
+                        (vec![0f32; pixels * cout], vec![1f32; pixels * cout]);
+                    conv.pointwise_skip_into(&x, &mut fast, skip);
+                    portable.pointwise_skip_into(&x, &mut slow, skip);
+                    let what = format!(
+                        "1x1 {cin}->{cout}, {pixels} px, {act:?}, skip {}",
+                        skip.is_some()
+                    );
+                    assert!(same_bits(&fast, &slow), "{what}");
+                }
+            }
+        }
+        let depthwise = [
+            (96, 1, 5, 7),
+            (144, 2, 6, 8),
+            (24, 1, 3, 2),
+            (40, 2, 1, 1),
+            (16, 1, 4, 3),
+        ];
+        for (c, stride, h, w) in depthwise {
+            let conv = |act| {
+                Conv2d::from_torch(
+                    &values(9 * c, c),
+                    values(c, c + 1),
+                    (c, c, 3),
+                    stride,
+                    true,
+                    act,
+                )
+            };
+            for act in [Activation::None, Activation::Relu6] {
+                let (fast, portable) = (conv(act), conv(act).portable());
+                let x = values(h * w * c, c + 2);
+                let rows = Rows {
+                    data: &x,
+                    first: 0,
+                    h,
+                    w,
+                };
+                let ow = conv(act).out_size(w);
+                for oy in 0..fast.out_size(h) {
+                    let (mut a, mut b) = (vec![0f32; ow * c], vec![1f32; ow * c]);
+                    fast.depthwise_output_row(&rows, &mut a, oy);
+                    portable.depthwise_output_row(&rows, &mut b, oy);
+                    assert!(
+                        same_bits(&a, &b),
+                        "depthwise c {c} stride {stride} {h}x{w} row {oy}"
+                    );
+                }
+            }
+        }
+        // The stem's shape: a dense 3 × 3, stride 2, over im2col patches.
+        let (wt, bias) = (values(32 * 27, 7), values(32, 8));
+        let conv = |act| Conv2d::from_torch(&wt, bias.clone(), (32, 3, 3), 2, false, act);
+        let x = Maps {
+            n: 2,
+            h: 15,
+            w: 14,
+            c: 3,
+            data: values(2 * 15 * 14 * 3, 9),
+        };
+        let (fast, slow) = (conv(Activation::Relu6), conv(Activation::Relu6).portable());
+        assert!(same_bits(
+            &fast.forward(&x).unwrap().data,
+            &slow.forward(&x).unwrap().data
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod backbone;
 pub mod checkpoint;
 pub mod finetune;
 pub mod handle;
+mod kernels;
 pub mod layers;
 pub mod mobilenet;
 pub mod pickle;
