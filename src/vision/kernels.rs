@@ -311,30 +311,39 @@ impl Taps {
     ) {
         // SAFETY: the caller's contract.
         unsafe {
-            for ox in 0..ow {
-                if ox >= 1 && ox < inner {
-                    self.pixel::<false, TOP, BOTTOM>(ox, out);
+            // Four columns at a time inside the row: four independent sums,
+            // whose adds overlap (each sum's own order is kept).
+            let mut ox = 0;
+            while ox < ow {
+                if ox >= 1 && ox + 4 <= inner {
+                    self.pixels::<4, false, TOP, BOTTOM>(ox, out);
+                    ox += 4;
                 } else {
-                    self.pixel::<true, TOP, BOTTOM>(ox, out);
+                    if ox == 0 || ox >= inner {
+                        self.pixels::<1, true, TOP, BOTTOM>(ox, out);
+                    } else {
+                        self.pixels::<1, false, TOP, BOTTOM>(ox, out);
+                    }
+                    ox += 1;
                 }
             }
         }
     }
 
-    /// Output column `ox`; `CHECKED` skips taps in the padding.
+    /// Output columns `ox..ox + N`; `CHECKED` skips taps in the padding.
     ///
     /// # Safety
     /// As `sweep`.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn pixel<const CHECKED: bool, const TOP: bool, const BOTTOM: bool>(
+    unsafe fn pixels<const N: usize, const CHECKED: bool, const TOP: bool, const BOTTOM: bool>(
         &self,
         ox: usize,
         out: *mut f32,
     ) {
         // SAFETY: the caller's contract.
         unsafe {
-            let mut acc = self.bias;
+            let mut acc = [self.bias; N];
             let left = (ox * self.stride) as isize - 1;
             for ky in 0..3 {
                 if (ky == 0 && !TOP) || (ky == 2 && !BOTTOM) {
@@ -342,18 +351,23 @@ impl Taps {
                 }
                 let row = self.rows[ky];
                 for kx in 0..3 {
-                    let ix = left + kx as isize;
-                    if CHECKED && (ix < 0 || ix >= self.w_in as isize) {
-                        continue;
+                    for (n, acc) in acc.iter_mut().enumerate() {
+                        let ix = left + (n * self.stride + kx) as isize;
+                        if CHECKED && (ix < 0 || ix >= self.w_in as isize) {
+                            continue;
+                        }
+                        let s = _mm512_maskz_loadu_ps(self.mask, row.offset(ix * self.c as isize));
+                        *acc = _mm512_add_ps(*acc, _mm512_mul_ps(s, self.w[ky * 3 + kx]));
                     }
-                    let s = _mm512_maskz_loadu_ps(self.mask, row.offset(ix * self.c as isize));
-                    acc = _mm512_add_ps(acc, _mm512_mul_ps(s, self.w[ky * 3 + kx]));
                 }
             }
-            if self.relu6 {
-                acc = _mm512_min_ps(_mm512_set1_ps(6.0), _mm512_max_ps(_mm512_setzero_ps(), acc));
+            for (n, mut acc) in acc.into_iter().enumerate() {
+                if self.relu6 {
+                    let (zero, six) = (_mm512_setzero_ps(), _mm512_set1_ps(6.0));
+                    acc = _mm512_min_ps(six, _mm512_max_ps(zero, acc));
+                }
+                _mm512_mask_storeu_ps(out.add((ox + n) * self.c), self.mask, acc);
             }
-            _mm512_mask_storeu_ps(out.add(ox * self.c), self.mask, acc);
         }
     }
 }
