@@ -212,7 +212,8 @@ impl Backbone {
         match &self.net {
             Network::MobileNetV2(net) => {
                 let images: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
-                let (features, logits) = net.forward_images(&images, size, size, 3)?;
+                let want = matches!(self.output, Output::Logits);
+                let (features, logits) = net.forward_images(&images, (size, size, 3), want)?;
                 match self.output {
                     Output::Logits => {
                         logits.ok_or_else(|| Error::invalid("backbone: no classifier"))
