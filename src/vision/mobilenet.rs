@@ -82,6 +82,74 @@ fn spec(cin: usize, cout: usize, kernel: usize, stride: usize, groups: usize, re
     }
 }
 
+/// One of torchvision's 17 inverted residual blocks (`features.1` to
+/// `features.17`): its shape and the state-dict names of its layers. The
+/// inference network here and the fine-tune's (`finetune::net`) both walk
+/// this table.
+pub(crate) struct BlockShape {
+    /// `features.{index}`.
+    pub index: usize,
+    pub cin: usize,
+    pub hidden: usize,
+    pub cout: usize,
+    pub stride: usize,
+}
+
+impl BlockShape {
+    /// Whether it opens with a 1 × 1 expansion (t ≠ 1).
+    pub fn expands(&self) -> bool {
+        self.hidden != self.cin
+    }
+
+    /// Whether its input is added to its output.
+    pub fn residual(&self) -> bool {
+        self.stride == 1 && self.cin == self.cout
+    }
+
+    /// (convolution, batch norm) names of its expansion (when it has one),
+    /// depthwise and projection, in that order.
+    pub fn names(&self) -> Vec<(String, String)> {
+        let p = format!("features.{}.conv", self.index);
+        let at = usize::from(self.expands());
+        let mut names = Vec::with_capacity(3);
+        if self.expands() {
+            names.push((format!("{p}.0.0"), format!("{p}.0.1")));
+        }
+        names.push((format!("{p}.{at}.0"), format!("{p}.{at}.1")));
+        names.push((format!("{p}.{}", at + 1), format!("{p}.{}", at + 2)));
+        names
+    }
+}
+
+/// torchvision's table, (expansion t, output channels c, repeats n, first
+/// stride s), walked into its 17 blocks after the 32-channel stem.
+pub(crate) fn block_shapes() -> Vec<BlockShape> {
+    const SETTINGS: [(usize, usize, usize, usize); 7] = [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ];
+    let mut shapes = Vec::with_capacity(17);
+    let mut cin = 32;
+    for (t, c, n, s) in SETTINGS {
+        for k in 0..n {
+            shapes.push(BlockShape {
+                index: shapes.len() + 1,
+                cin,
+                hidden: cin * t,
+                cout: c,
+                stride: if k == 0 { s } else { 1 },
+            });
+            cin = c;
+        }
+    }
+    shapes
+}
+
 /// Floats of expanded maps an inverted residual block holds at once
 /// (256 KB: with its input, depthwise and output bands it stays in one
 /// core's 1 MB L2 on the machine of BENCHMARKS.md; whole maps of the first
@@ -219,53 +287,22 @@ impl MobileNetV2 {
             spec(3, 32, 3, 2, 1, true),
         )?;
         let mut blocks = Vec::new();
-        // (expansion t, output channels c, repeats n, first stride s), torchvision's table.
-        let settings = [
-            (1, 16, 1, 1),
-            (6, 24, 2, 2),
-            (6, 32, 3, 2),
-            (6, 64, 4, 2),
-            (6, 96, 3, 1),
-            (6, 160, 3, 2),
-            (6, 320, 1, 1),
-        ];
-        let mut cin = 32;
-        let mut index = 1;
-        for (t, c, n, s) in settings {
-            for k in 0..n {
-                let stride = if k == 0 { s } else { 1 };
-                let hidden = cin * t;
-                let p = format!("features.{index}.conv");
-                let expand = (t != 1)
-                    .then(|| {
-                        conv_bn(
-                            &w,
-                            &format!("{p}.0.0"),
-                            &format!("{p}.0.1"),
-                            spec(cin, hidden, 1, 1, 1, true),
-                        )
-                    })
-                    .transpose()?;
-                let next = usize::from(expand.is_some());
-                blocks.push(InvertedResidual {
-                    expand,
-                    depthwise: conv_bn(
-                        &w,
-                        &format!("{p}.{next}.0"),
-                        &format!("{p}.{next}.1"),
-                        spec(hidden, hidden, 3, stride, hidden, true),
-                    )?,
-                    project: conv_bn(
-                        &w,
-                        &format!("{p}.{}", next + 1),
-                        &format!("{p}.{}", next + 2),
-                        spec(hidden, c, 1, 1, 1, false),
-                    )?,
-                    residual: stride == 1 && cin == c,
-                });
-                cin = c;
-                index += 1;
-            }
+        for b in block_shapes() {
+            let names = b.names();
+            let mut layer = names.iter();
+            let mut next = |spec| {
+                let (conv, bn) = layer.next().expect("a name per layer");
+                conv_bn(&w, conv, bn, spec)
+            };
+            let expand = (b.expands())
+                .then(|| next(spec(b.cin, b.hidden, 1, 1, 1, true)))
+                .transpose()?;
+            blocks.push(InvertedResidual {
+                expand,
+                depthwise: next(spec(b.hidden, b.hidden, 3, b.stride, b.hidden, true))?,
+                project: next(spec(b.hidden, b.cout, 1, 1, 1, false))?,
+                residual: b.residual(),
+            });
         }
         let head = conv_bn(
             &w,
@@ -463,8 +500,12 @@ mod tests {
         let image: Vec<f32> = (0..224 * 224 * 3)
             .map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 4.0)
             .collect();
-        let (a, _) = fast.forward_images(&[&image], (224, 224, 3), false).unwrap();
-        let (b, _) = portable.forward_images(&[&image], (224, 224, 3), false).unwrap();
+        let (a, _) = fast
+            .forward_images(&[&image], (224, 224, 3), false)
+            .unwrap();
+        let (b, _) = portable
+            .forward_images(&[&image], (224, 224, 3), false)
+            .unwrap();
         let same = a.iter().zip(&b).all(|(a, b)| a.to_bits() == b.to_bits());
         assert!(same && a.len() == FEATURES);
     }

@@ -12,7 +12,7 @@ use super::grad::{self, Conv, Norm, NormParams, NormTape};
 use crate::error::{Error, Result};
 use crate::text::finetune::params::{Param, normal};
 use crate::vision::layers::Maps;
-use crate::vision::mobilenet::FEATURES;
+use crate::vision::mobilenet::{FEATURES, block_shapes};
 use crate::vision::pth::{self, TensorData};
 use crate::vision::weights::Weights;
 
@@ -97,55 +97,25 @@ impl Network {
             0,
             None,
         )?;
-        let settings = [
-            (1, 16, 1, 1),
-            (6, 24, 2, 2),
-            (6, 32, 3, 2),
-            (6, 64, 4, 2),
-            (6, 96, 3, 1),
-            (6, 160, 3, 2),
-            (6, 320, 1, 1),
-        ];
-        let (mut cin, mut block) = (32, 1);
-        for (t, c, n, s) in settings {
-            for k in 0..n {
-                let stride = if k == 0 { s } else { 1 };
-                let hidden = cin * t;
-                let p = format!("features.{block}.conv");
-                let first = net.layers.len();
-                let mut at = 0;
-                if t != 1 {
-                    net.add_layer(
-                        &w,
-                        &format!("{p}.0.0"),
-                        &format!("{p}.0.1"),
-                        (Conv::Pointwise, cin, hidden, true),
-                        block,
-                        None,
-                    )?;
-                    at = 1;
-                }
-                let dw = (Conv::Depthwise { stride }, hidden, hidden, true);
-                net.add_layer(
-                    &w,
-                    &format!("{p}.{at}.0"),
-                    &format!("{p}.{at}.1"),
-                    dw,
-                    block,
-                    None,
-                )?;
-                let residual = (stride == 1 && cin == c).then_some(first);
-                let project = (Conv::Pointwise, hidden, c, false);
-                net.add_layer(
-                    &w,
-                    &format!("{p}.{}", at + 1),
-                    &format!("{p}.{}", at + 2),
-                    project,
-                    block,
-                    residual,
-                )?;
-                cin = c;
-                block += 1;
+        for b in block_shapes() {
+            let first = net.layers.len();
+            let mut names = b.names().into_iter();
+            let mut layers = Vec::with_capacity(3);
+            if b.expands() {
+                layers.push(((Conv::Pointwise, b.cin, b.hidden, true), None));
+            }
+            let dw = (
+                Conv::Depthwise { stride: b.stride },
+                b.hidden,
+                b.hidden,
+                true,
+            );
+            layers.push((dw, None));
+            let residual = b.residual().then_some(first);
+            layers.push(((Conv::Pointwise, b.hidden, b.cout, false), residual));
+            for (shape, residual) in layers {
+                let (conv, bn) = names.next().expect("a name per layer");
+                net.add_layer(&w, &conv, &bn, shape, b.index, residual)?;
             }
         }
         net.add_layer(
