@@ -18,6 +18,10 @@
 //! in (ky, kx) order, as `Conv2d::depthwise_row` does. The tests compare the
 //! two paths bit for bit.
 
+// Elsewhere than x86-64 nothing here is built into a network (`Pointwise::new`
+// answers None), and the layers keep their portable path.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unreachable_code, unused_imports))]
+
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -63,9 +67,12 @@ impl Pointwise {
         cout: usize,
         relu6: bool,
     ) -> Option<Pointwise> {
+        #[cfg(target_arch = "x86_64")]
         if !matches!(Wide::detect(), Wide::Avx512) {
             return None;
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        return None;
         let panels = cout.div_ceil(PANEL);
         let mut packed = vec![0f32; panels * cin * PANEL];
         for ci in 0..cin {

@@ -167,7 +167,7 @@ pub struct Conv2d {
     pub activation: Activation,
     /// A dense convolution's weights packed for the AVX-512 kernel
     /// (`vision::kernels`), where this CPU has it.
-    packed: Option<Pointwise>,
+    packed: Option<Box<Pointwise>>,
     /// Whether a depthwise 3 × 3 runs on the AVX-512 kernel.
     avx512: bool,
 }
@@ -202,7 +202,8 @@ impl Conv2d {
         // Dense convolutions are one product over im2col patches: the same kernel.
         let packed = (!depthwise && activation != Activation::Relu)
             .then(|| Pointwise::new(&w, &bias, k2 * cin, cout, activation == Activation::Relu6))
-            .flatten();
+            .flatten()
+            .map(Box::new);
         Conv2d {
             cin,
             cout,
