@@ -20,7 +20,10 @@
 
 // Elsewhere than x86-64 nothing here is built into a network (`Pointwise::new`
 // answers None), and the layers keep their portable path.
-#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unreachable_code, unused_imports))]
+#![cfg_attr(
+    not(target_arch = "x86_64"),
+    allow(dead_code, unreachable_code, unused_imports)
+)]
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
