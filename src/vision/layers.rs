@@ -311,15 +311,7 @@ impl Conv2d {
                             // The k taps of a row are k neighbouring pixels:
                             // one contiguous copy (most of the patch rows).
                             let at = (line + ix0 as usize) * cin;
-                            let src = &x.data[at..at + span];
-                            match (
-                                <&mut [f32; 9]>::try_from(&mut *seg),
-                                <&[f32; 9]>::try_from(src),
-                            ) {
-                                // RGB 3 × 3 (the stem): a fixed-size move, not a memcpy call.
-                                (Ok(seg), Ok(src)) => *seg = *src,
-                                _ => seg.copy_from_slice(src),
-                            }
+                            seg.copy_from_slice(&x.data[at..at + span]);
                             continue;
                         }
                         for (kx, tap) in seg.chunks_mut(cin).enumerate() {
