@@ -2,6 +2,7 @@
 //! `CountVectorizer`, `TfidfTransformer`, and the two combined
 //! (`TfidfVectorizer`), fitted, applied, saved and loaded.
 
+pub mod ascii_words;
 pub mod count;
 pub mod encoder;
 pub mod finetune;

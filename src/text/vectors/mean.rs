@@ -7,14 +7,17 @@ use ahash::AHashSet;
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::WordVectors;
+use super::index::Key;
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 use crate::options::Value;
+use crate::text::ascii_words::ascii_word_runs;
 use crate::text::tokenize::{lowercase, tokens, word_runs};
 use crate::text::vectorizer::StopWords;
 use crate::text::{Vectorizer, Vocabulary};
@@ -232,20 +235,65 @@ pub type Weight<'a> = &'a (dyn Fn(&str) -> Option<f64> + Sync);
 /// One thread's buffers, reused from document to document.
 #[derive(Default)]
 struct Scratch {
-    lowered: String,
-    /// (start, end, hash) of each token in the text.
-    tokens: Vec<(usize, usize, u64)>,
+    /// The document as looked up (lower-cased when asked), then 12 zero
+    /// bytes, so that every token's key is read in place (`Key::within`).
+    text: Vec<u8>,
+    /// One bit per byte of an ASCII document: a word character.
+    masks: Vec<u64>,
+    /// (start, end, hash) of each token in `text`.
+    spans: Vec<(usize, usize, u64)>,
     /// (token, row) of each token found, in token order.
     found: Vec<(usize, usize)>,
+    sum: Vec<f64>,
 }
 
-/// Sum of the vectors of `doc`'s known tokens and their total weight, with
-/// token counts. `stop_rows[r]` marks the rows of stop words, so a known
-/// token costs one look-up; only unknown ones are checked against the list.
-/// The look-ups are cache misses (a 100k-word table, 20 MB of vectors), so
-/// they go in three passes over the document's tokens: hash and prefetch
-/// every slot, find every row and prefetch it, then add in token order
-/// (the same sums as one pass, with the misses overlapped).
+/// The tokens of `doc` as spans of `s.text` (hashes not yet filled in).
+/// ASCII documents, nearly all overviews, take `ascii_word_runs`; the
+/// others the Unicode tokenizer.
+fn tokenize(doc: &str, opts: &MeanOptions, s: &mut Scratch) {
+    let Scratch {
+        text, masks, spans, ..
+    } = s;
+    text.clear();
+    spans.clear();
+    if doc.is_ascii() {
+        let shortest = match opts.pattern {
+            TokenPattern::WordRuns => 1,
+            TokenPattern::Sklearn => 2,
+        };
+        ascii_word_runs(doc.as_bytes(), opts.lowercase, text, masks, |a, b| {
+            if b - a >= shortest {
+                spans.push((a, b, 0));
+            }
+        });
+    } else {
+        let lowered = if opts.lowercase {
+            lowercase(doc)
+        } else {
+            Cow::Borrowed(doc)
+        };
+        text.extend_from_slice(lowered.as_bytes());
+        let mut note = |t: &str| {
+            let start = t.as_ptr() as usize - lowered.as_ptr() as usize;
+            spans.push((start, start + t.len(), 0));
+        };
+        match opts.pattern {
+            TokenPattern::WordRuns => word_runs(&lowered).for_each(&mut note),
+            TokenPattern::Sklearn => tokens(&lowered).for_each(&mut note),
+        }
+    }
+    text.extend_from_slice(&[0; 12]);
+}
+
+/// Writes the mean vector of `doc`'s known tokens into `out` (left at zero
+/// when their total weight is not positive) and returns (that total is
+/// positive, tokens, known tokens). `stop_rows[r]` marks the rows of stop
+/// words, so a known token costs one look-up; only unknown ones are checked
+/// against the list. The look-ups are cache misses (a 100k-word table,
+/// 20 MB of vectors), so they go in three passes over the document's
+/// tokens: hash and prefetch every slot, find every row and prefetch it,
+/// then add in token order (the same sums as one pass, with the misses
+/// overlapped).
 fn document(
     wv: &WordVectors,
     doc: &str,
@@ -253,43 +301,31 @@ fn document(
     stop_rows: &[bool],
     weight: Option<Weight>,
     scratch: &mut Scratch,
-) -> (Vec<f64>, f64, usize, usize) {
+    out: &mut [f32],
+) -> (bool, usize, usize) {
+    tokenize(doc, opts, scratch);
     let Scratch {
-        lowered,
-        tokens: spans,
+        text,
+        spans,
         found,
+        sum,
+        ..
     } = scratch;
-    let text = if opts.lowercase {
-        lowered.clear();
-        if doc.is_ascii() {
-            lowered.push_str(doc);
-            lowered.make_ascii_lowercase();
-        } else {
-            lowered.push_str(&lowercase(doc));
-        }
-        lowered.as_str()
-    } else {
-        doc
-    };
     let index = wv.index();
-    spans.clear();
-    let mut note = |token: &str| {
-        let start = token.as_ptr() as usize - text.as_ptr() as usize;
-        let hash = index.hash(token.as_bytes());
-        index.prefetch(hash);
-        spans.push((start, start + token.len(), hash));
-    };
-    match opts.pattern {
-        TokenPattern::WordRuns => word_runs(text).for_each(&mut note),
-        TokenPattern::Sklearn => tokens(text).for_each(&mut note),
+    for (start, end, hash) in spans.iter_mut() {
+        let key = Key::within(text, *start, *end - *start);
+        *hash = index.hash(&key, &text[*start..*end]);
+        index.prefetch(*hash);
     }
     let dim = wv.dim();
     let values = wv.values().as_slice().unwrap_or(&[]);
     let (mut n_tokens, mut n_known) = (0, 0);
+    // Token spans fall on character boundaries of valid UTF-8.
+    let token = |start: usize, end: usize| std::str::from_utf8(&text[start..end]).unwrap_or("");
     found.clear();
-    let bytes = text.as_bytes();
     for (t, &(start, end, hash)) in spans.iter().enumerate() {
-        match index.get_hashed(&bytes[start..end], hash) {
+        let key = Key::within(text, start, end - start);
+        match index.get_hashed(&key, &text[start..end], hash) {
             Some(row) if stop_rows[row] => {}
             Some(row) => {
                 n_tokens += 1;
@@ -298,22 +334,28 @@ fn document(
                 found.push((t, row));
             }
             None => {
-                let token = &text[start..end];
-                if !opts.stop_words.as_ref().is_some_and(|s| s.contains(token)) {
+                let stop = opts.stop_words.as_ref();
+                if !stop.is_some_and(|s| s.contains(token(start, end))) {
                     n_tokens += 1;
                 }
             }
         }
     }
-    let mut sum = vec![0.0f64; dim];
+    sum.clear();
+    sum.resize(dim, 0.0);
     let mut total = 0.0;
     for &(t, row) in found.iter() {
         let (start, end, _) = spans[t];
-        let w = weight.and_then(|f| f(&text[start..end])).unwrap_or(1.0);
+        let w = weight.and_then(|f| f(token(start, end))).unwrap_or(1.0);
         total += w;
-        add_scaled(&mut sum, &values[row * dim..(row + 1) * dim], w);
+        add_scaled(sum, &values[row * dim..(row + 1) * dim], w);
     }
-    (sum, total, n_tokens, n_known)
+    if total > 0.0 {
+        for (o, s) in out.iter_mut().zip(sum.iter()) {
+            *o = (s / total) as f32;
+        }
+    }
+    (total > 0.0, n_tokens, n_known)
 }
 
 /// Asks for the cache lines of `row` (a hint; never faults).
@@ -354,18 +396,22 @@ pub fn mean(
             stop_rows[r] = true;
         }
     }
-    let rows: Vec<(Vec<f64>, f64, usize, usize)> = docs
-        .par_iter()
-        .map_init(Scratch::default, |scratch, d| {
-            document(wv, d, opts, &stop_rows, weight, scratch)
-        })
-        .collect();
-    let empty: Vec<usize> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.1 <= 0.0)
-        .map(|(i, _)| i)
-        .collect();
+    // Each document writes its row in place; the rows of documents left
+    // out are squeezed out afterwards.
+    let dim = wv.dim();
+    let mut flat = vec![0.0f32; docs.len() * dim];
+    let run = |s: &mut Scratch, d: &&str, out: &mut [f32]| {
+        document(wv, d, opts, &stop_rows, weight, s, out)
+    };
+    let rows: Vec<(bool, usize, usize)> = if dim == 0 {
+        let f = |s: &mut Scratch, d| run(s, d, &mut []);
+        docs.par_iter().map_init(Scratch::default, f).collect()
+    } else {
+        let f = |s: &mut Scratch, (out, d)| run(s, d, out);
+        let rows = flat.par_chunks_mut(dim).zip(docs.par_iter());
+        rows.map_init(Scratch::default, f).collect()
+    };
+    let empty: Vec<usize> = (0..docs.len()).filter(|&i| !rows[i].0).collect();
     if opts.on_empty == OnEmpty::Error
         && let Some(&i) = empty.first()
     {
@@ -377,25 +423,21 @@ pub fn mean(
         )));
     }
     let kept: Vec<usize> = match opts.on_empty {
-        OnEmpty::Drop => (0..docs.len()).filter(|i| rows[*i].1 > 0.0).collect(),
+        OnEmpty::Drop => (0..docs.len()).filter(|&i| rows[i].0).collect(),
         _ => (0..docs.len()).collect(),
     };
-    let dim = wv.dim();
-    let mut values = Array2::<f32>::zeros((kept.len(), dim));
-    for (out, &i) in values.outer_iter_mut().zip(&kept) {
-        let (sum, total, _, _) = &rows[i];
-        if *total > 0.0 {
-            for (o, s) in out.into_iter().zip(sum) {
-                *o = (s / total) as f32;
-            }
-        }
+    for (to, &from) in kept.iter().enumerate() {
+        flat.copy_within(from * dim..(from + 1) * dim, to * dim);
     }
+    flat.truncate(kept.len() * dim);
+    let values = Array2::from_shape_vec((kept.len(), dim), flat)
+        .map_err(|e| Error::invalid(format!("internal: mean vectors of the wrong size: {e}")))?;
     Ok(Means {
         values,
         kept,
         empty,
-        tokens: rows.iter().map(|r| r.2).sum(),
-        known: rows.iter().map(|r| r.3).sum(),
+        tokens: rows.iter().map(|r| r.1).sum(),
+        known: rows.iter().map(|r| r.2).sum(),
     })
 }
 
