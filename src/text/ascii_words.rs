@@ -1,74 +1,65 @@
 //! `\w+` on ASCII text, for the mean word vectors' hot loop: the text is
 //! copied (lower-cased when asked) and classified 16 bytes at a time into
-//! one bit per byte, and the runs of word characters are read off the bits.
+//! one bit per byte, and the runs of word characters are read off the bits
+//! where the class changes.
 //! `tokenize::word_runs` decides with a branch per byte, which mispredicts
 //! at every word's edges; it was ~15 % of the mean vectors' time.
 
 /// The runs of word characters of the ASCII `text` (what `\w` is on ASCII:
 /// `[A-Za-z0-9_]`), the same runs as `tokenize::word_runs`. `text` is
 /// appended to `out`, lower-cased when `lowercase`; `run(start, end)` gets
-/// each run's bytes in `out`. `masks` is scratch, reused between calls.
+/// each run's bytes in `out`. Each 64-byte block becomes one word of bits;
+/// the bits where the class changes are a run's start and end in turn.
 pub fn ascii_word_runs(
     text: &[u8],
     lowercase: bool,
     out: &mut Vec<u8>,
-    masks: &mut Vec<u64>,
     mut run: impl FnMut(usize, usize),
 ) {
     debug_assert!(text.is_ascii());
     let base = out.len();
     out.extend_from_slice(text);
-    let n = text.len();
-    masks.clear();
-    masks.resize(n.div_ceil(64), 0);
-    let copied = &mut out[base..];
-    let mut groups = copied.chunks_exact_mut(16);
-    for (g, group) in groups.by_ref().enumerate() {
-        let bits = u64::from(classify16(group, lowercase));
-        masks[g / 4] |= bits << (16 * (g % 4));
-    }
-    let done = n - groups.into_remainder().len();
-    for i in done..n {
-        let b = out[base + i];
-        if lowercase {
-            out[base + i] = b.to_ascii_lowercase();
-        }
-        if b.is_ascii_alphanumeric() || b == b'_' {
-            masks[i / 64] |= 1 << (i % 64);
+    // The last bit of the block before (a run going on), where a run starts.
+    let (mut carry, mut start, mut inside) = (0u64, 0, false);
+    for (b, block) in out[base..].chunks_mut(64).enumerate() {
+        let bits = classify(block, lowercase);
+        let mut edges = bits ^ (bits << 1 | carry);
+        carry = bits >> 63;
+        while edges != 0 {
+            let at = base + 64 * b + edges.trailing_zeros() as usize;
+            edges &= edges - 1;
+            if inside {
+                run(start, at);
+            } else {
+                start = at;
+            }
+            inside = !inside;
         }
     }
-    let mut at = 0;
-    loop {
-        let start = next_bit(masks, at, false, n);
-        if start >= n {
-            break;
-        }
-        let end = next_bit(masks, start, true, n);
-        run(base + start, base + end);
-        at = end;
+    if inside {
+        run(start, base + text.len());
     }
 }
 
-/// The first position from `from` whose bit is set (`clear`: not set), or
-/// `n` when there is none.
+/// One bit per byte of `block` (at most 64): set for a word character;
+/// the block is lower-cased in place when asked.
 #[inline]
-fn next_bit(masks: &[u64], from: usize, clear: bool, n: usize) -> usize {
-    let flip = if clear { u64::MAX } else { 0 };
-    let mut w = from / 64;
-    if w >= masks.len() {
-        return n;
+fn classify(block: &mut [u8], lowercase: bool) -> u64 {
+    let mut bits = 0;
+    let done = block.len() / 16 * 16;
+    let mut groups = block.chunks_exact_mut(16);
+    for (g, group) in groups.by_ref().enumerate() {
+        bits |= u64::from(classify16(group, lowercase)) << (16 * g);
     }
-    let mut bits = (masks[w] ^ flip) & (u64::MAX << (from % 64));
-    loop {
-        if bits != 0 {
-            return (w * 64 + bits.trailing_zeros() as usize).min(n);
+    for (i, b) in groups.into_remainder().iter_mut().enumerate() {
+        if b.is_ascii_alphanumeric() || *b == b'_' {
+            bits |= 1 << (done + i);
         }
-        w += 1;
-        if w == masks.len() {
-            return n;
+        if lowercase {
+            b.make_ascii_lowercase();
         }
-        bits = masks[w] ^ flip;
     }
+    bits
 }
 
 /// Lower-cases 16 ASCII bytes in place (when asked) and returns one bit per
@@ -131,8 +122,8 @@ mod tests {
     use crate::text::tokenize::word_runs;
 
     fn runs(text: &str, lowercase: bool) -> Vec<String> {
-        let (mut out, mut masks, mut found) = (b"xyz".to_vec(), Vec::new(), Vec::new());
-        ascii_word_runs(text.as_bytes(), lowercase, &mut out, &mut masks, |a, b| {
+        let (mut out, mut found) = (b"xyz".to_vec(), Vec::new());
+        ascii_word_runs(text.as_bytes(), lowercase, &mut out, |a, b| {
             found.push((a, b))
         });
         let copied = String::from_utf8(out[3..].to_vec()).unwrap();

@@ -238,8 +238,6 @@ struct Scratch {
     /// The document as looked up (lower-cased when asked), then 12 zero
     /// bytes, so that every token's key is read in place (`Key::within`).
     text: Vec<u8>,
-    /// One bit per byte of an ASCII document: a word character.
-    masks: Vec<u64>,
     /// (start, end, hash) of each token in `text`.
     spans: Vec<(usize, usize, u64)>,
     /// (token, row) of each token found, in token order.
@@ -251,9 +249,7 @@ struct Scratch {
 /// ASCII documents, nearly all overviews, take `ascii_word_runs`; the
 /// others the Unicode tokenizer.
 fn tokenize(doc: &str, opts: &MeanOptions, s: &mut Scratch) {
-    let Scratch {
-        text, masks, spans, ..
-    } = s;
+    let Scratch { text, spans, .. } = s;
     text.clear();
     spans.clear();
     if doc.is_ascii() {
@@ -261,7 +257,7 @@ fn tokenize(doc: &str, opts: &MeanOptions, s: &mut Scratch) {
             TokenPattern::WordRuns => 1,
             TokenPattern::Sklearn => 2,
         };
-        ascii_word_runs(doc.as_bytes(), opts.lowercase, text, masks, |a, b| {
+        ascii_word_runs(doc.as_bytes(), opts.lowercase, text, |a, b| {
             if b - a >= shortest {
                 spans.push((a, b, 0));
             }
