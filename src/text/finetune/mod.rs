@@ -12,6 +12,7 @@ pub mod candle;
 pub(crate) mod checkpoint;
 pub mod classifier;
 pub mod cpu;
+pub mod history;
 pub mod kernels;
 pub mod params;
 pub mod profile;
@@ -188,13 +189,7 @@ pub struct EpochRecord {
 }
 
 /// What the training did.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct FineTuneHistory {
-    pub epochs: Vec<EpochRecord>,
-    /// 1-based epoch whose weights the classifier holds.
-    pub best_epoch: usize,
-    pub stopped_early: bool,
-}
+pub type FineTuneHistory = history::History<EpochRecord>;
 
 /// Token ids and label rows of the training texts.
 struct Data {

@@ -228,20 +228,14 @@ pub(super) fn train(
                 );
             }
         }
-        state.history.epochs.push(record);
-        if improved {
-            state.history.best_epoch = state.history.epochs.len();
-        }
-        state.epoch += 1;
+        let next = state.epoch + 1;
+        state.epoch = state
+            .history
+            .end_epoch(record, improved, next, o.epochs, o.patience);
         state.batch = 0;
         state.epoch_loss = 0.0;
         state.epoch_tokens = 0;
         state.epoch_seconds = 0.0;
-        let since_best = state.history.epochs.len() - state.history.best_epoch;
-        if o.patience.is_some_and(|p| since_best >= p) && state.epoch < o.epochs {
-            state.history.stopped_early = true;
-            state.epoch = o.epochs;
-        }
         state.complete = state.epoch >= o.epochs;
         if let Some(path) = &o.checkpoint {
             checkpoint::write(Path::new(path), state, identity)?;

@@ -93,13 +93,7 @@ pub struct EpochRecord {
 }
 
 /// What the training did.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct History {
-    pub epochs: Vec<EpochRecord>,
-    /// 1-based epoch whose weights the classifier holds.
-    pub best_epoch: usize,
-    pub stopped_early: bool,
-}
+pub type History = crate::text::finetune::history::History<EpochRecord>;
 
 /// Decoded posters and their label rows (posters that could not be read
 /// are left out, each named in a warning).
