@@ -46,14 +46,25 @@ pub fn ascii_word_runs(
 #[inline]
 fn classify(block: &mut [u8], lowercase: bool) -> u64 {
     let mut bits = 0;
-    let done = block.len() / 16 * 16;
+    let len = block.len();
+    let done = len / 16 * 16;
     let mut groups = block.chunks_exact_mut(16);
     for (g, group) in groups.by_ref().enumerate() {
         bits |= u64::from(classify16(group, lowercase)) << (16 * g);
     }
-    for (i, b) in groups.into_remainder().iter_mut().enumerate() {
+    if done < len {
+        bits |= classify_bytes(groups.into_remainder(), lowercase) << done;
+    }
+    bits
+}
+
+/// `classify` one byte at a time (at most 64): a block's last bytes, and
+/// every byte off x86-64.
+fn classify_bytes(bytes: &mut [u8], lowercase: bool) -> u64 {
+    let mut bits = 0;
+    for (i, b) in bytes.iter_mut().enumerate() {
         if b.is_ascii_alphanumeric() || *b == b'_' {
-            bits |= 1 << (done + i);
+            bits |= 1 << i;
         }
         if lowercase {
             b.make_ascii_lowercase();
@@ -104,16 +115,7 @@ unsafe fn classify16_sse2(group: &mut [u8], lowercase: bool) -> u16 {
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn classify16(group: &mut [u8], lowercase: bool) -> u16 {
-    let mut bits = 0;
-    for (i, b) in group.iter_mut().enumerate() {
-        if b.is_ascii_alphanumeric() || *b == b'_' {
-            bits |= 1 << i;
-        }
-        if lowercase {
-            b.make_ascii_lowercase();
-        }
-    }
-    bits
+    classify_bytes(group, lowercase) as u16
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ struct Slot {
 }
 
 /// A word as the table compares it: its first 12 bytes, zero-padded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Key {
     head: u64,
     tail: u32,

@@ -238,14 +238,36 @@ struct Scratch {
     /// The document as looked up (lower-cased when asked), then 12 zero
     /// bytes, so that every token's key is read in place (`Key::within`).
     text: Vec<u8>,
-    /// (start, end, hash) of each token in `text`.
-    spans: Vec<(usize, usize, u64)>,
+    /// Each token's place in `text`, key and hash.
+    spans: Vec<Span>,
     /// (token, row) of each token found, in token order.
     found: Vec<(usize, usize)>,
     sum: Vec<f64>,
 }
 
-/// The tokens of `doc` as spans of `s.text` (hashes not yet filled in).
+/// A token: `text[start..end]`, its key and hash (filled in after the
+/// text is padded).
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    key: Key,
+    hash: u64,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        let (key, hash) = (Key::default(), 0);
+        Span {
+            start,
+            end,
+            key,
+            hash,
+        }
+    }
+}
+
+/// The tokens of `doc` as spans of `s.text` (keys not yet filled in).
 /// ASCII documents, nearly all overviews, take `ascii_word_runs`; the
 /// others the Unicode tokenizer.
 fn tokenize(doc: &str, opts: &MeanOptions, s: &mut Scratch) {
@@ -259,7 +281,7 @@ fn tokenize(doc: &str, opts: &MeanOptions, s: &mut Scratch) {
         };
         ascii_word_runs(doc.as_bytes(), opts.lowercase, text, |a, b| {
             if b - a >= shortest {
-                spans.push((a, b, 0));
+                spans.push(Span::new(a, b));
             }
         });
     } else {
@@ -271,7 +293,7 @@ fn tokenize(doc: &str, opts: &MeanOptions, s: &mut Scratch) {
         text.extend_from_slice(lowered.as_bytes());
         let mut note = |t: &str| {
             let start = t.as_ptr() as usize - lowered.as_ptr() as usize;
-            spans.push((start, start + t.len(), 0));
+            spans.push(Span::new(start, start + t.len()));
         };
         match opts.pattern {
             TokenPattern::WordRuns => word_runs(&lowered).for_each(&mut note),
@@ -308,10 +330,10 @@ fn document(
         ..
     } = scratch;
     let index = wv.index();
-    for (start, end, hash) in spans.iter_mut() {
-        let key = Key::within(text, *start, *end - *start);
-        *hash = index.hash(&key, &text[*start..*end]);
-        index.prefetch(*hash);
+    for s in spans.iter_mut() {
+        s.key = Key::within(text, s.start, s.end - s.start);
+        s.hash = index.hash(&s.key, &text[s.start..s.end]);
+        index.prefetch(s.hash);
     }
     let dim = wv.dim();
     let values = wv.values().as_slice().unwrap_or(&[]);
@@ -319,8 +341,16 @@ fn document(
     // Token spans fall on character boundaries of valid UTF-8.
     let token = |start: usize, end: usize| std::str::from_utf8(&text[start..end]).unwrap_or("");
     found.clear();
-    for (t, &(start, end, hash)) in spans.iter().enumerate() {
-        let key = Key::within(text, start, end - start);
+    for (
+        t,
+        &Span {
+            start,
+            end,
+            key,
+            hash,
+        },
+    ) in spans.iter().enumerate()
+    {
         match index.get_hashed(&key, &text[start..end], hash) {
             Some(row) if stop_rows[row] => {}
             Some(row) => {
@@ -341,7 +371,7 @@ fn document(
     sum.resize(dim, 0.0);
     let mut total = 0.0;
     for &(t, row) in found.iter() {
-        let (start, end, _) = spans[t];
+        let Span { start, end, .. } = spans[t];
         let w = weight.and_then(|f| f(token(start, end))).unwrap_or(1.0);
         total += w;
         add_scaled(sum, &values[row * dim..(row + 1) * dim], w);
